@@ -1,0 +1,2 @@
+#![no_std]
+//! lrate-core: learning-rate schedules and the LR range test, `no_std`, no allocator.

@@ -1,0 +1,3 @@
+fn main() {
+    println!("lrate {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,1 @@
+//! Shared helpers for lrate's cross-crate tests.

@@ -8,8 +8,17 @@
 //! Math comes from [`libm`], buffers are fixed-size [`heapless`] ones, and every
 //! schedule is a closed-form function of the step (see [`Schedule`]).
 
+mod error;
+pub mod range_test;
 mod real;
 mod schedule;
+pub mod schedules;
 
+pub use error::{ConfigError, Problem};
+pub use range_test::{
+    Bounds, Curve, CurvePoint, NonFinite, RangeTest, RangeTestConfig, SlideParams, Smoothing,
+    Status, StopReason, Suggestion, Suggestions, Sweep, SweepEnd,
+};
 pub use real::Real;
 pub use schedule::Schedule;
+pub use schedules::*;

@@ -43,10 +43,16 @@ pub trait Real:
     fn from_u32(v: u32) -> Self;
     /// Cosine.
     fn cos(self) -> Self;
+    /// Sine.
+    fn sin(self) -> Self;
     /// e^self.
     fn exp(self) -> Self;
+    /// 2^self.
+    fn exp2(self) -> Self;
     /// Natural logarithm.
     fn ln(self) -> Self;
+    /// Base-2 logarithm.
+    fn log2(self) -> Self;
     /// Base-10 logarithm.
     fn log10(self) -> Self;
     /// self^e.
@@ -68,7 +74,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $cos:ident, $exp:ident, $ln:ident, $log10:ident, $pow:ident, $floor:ident, $fabs:ident, $sqrt:ident, $fmin:ident, $fmax:ident, $pi:expr) => {
+    ($t:ty, $cos:ident, $sin:ident, $exp:ident, $exp2:ident, $ln:ident, $log2:ident, $log10:ident, $pow:ident, $floor:ident, $fabs:ident, $sqrt:ident, $fmin:ident, $fmax:ident, $pi:expr) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -94,8 +100,20 @@ macro_rules! impl_real {
                 libm::$cos(self)
             }
             #[inline]
+            fn sin(self) -> Self {
+                libm::$sin(self)
+            }
+            #[inline]
             fn exp(self) -> Self {
                 libm::$exp(self)
+            }
+            #[inline]
+            fn exp2(self) -> Self {
+                libm::$exp2(self)
+            }
+            #[inline]
+            fn log2(self) -> Self {
+                libm::$log2(self)
             }
             #[inline]
             fn ln(self) -> Self {
@@ -144,8 +162,11 @@ macro_rules! impl_real {
 impl_real!(
     f32,
     cosf,
+    sinf,
     expf,
+    exp2f,
     logf,
+    log2f,
     log10f,
     powf,
     floorf,
@@ -158,8 +179,11 @@ impl_real!(
 impl_real!(
     f64,
     cos,
+    sin,
     exp,
+    exp2,
     log,
+    log2,
     log10,
     pow,
     floor,

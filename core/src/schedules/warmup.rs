@@ -1,0 +1,112 @@
+//! Linear warmup followed by any schedule.
+
+use super::util::{fu, non_negative};
+use crate::{ConfigError, Real, Schedule};
+
+/// Linear warmup from `start_lr` to the wrapped schedule's first rate, then the
+/// schedule itself, shifted by the warmup:
+///
+/// `lr(t) = start_lr + (S.lr(0) − start_lr) · t / warmup_steps` for
+/// `t < warmup_steps`, else `S.lr(t − warmup_steps)`. Momentum during warmup is
+/// `S.momentum(0)`.
+///
+/// This is Keras `CosineDecay(warmup_target, warmup_steps)` when `S` is a
+/// [`CosineAnnealing`](super::CosineAnnealing) from `warmup_target` that holds
+/// `eta_min`; see also Goyal et al., "Accurate, Large Minibatch SGD: Training
+/// ImageNet in 1 Hour" (2017) for gradual warmup.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Warmup<S, F: Real = f32> {
+    warmup_steps: u32,
+    start_lr: F,
+    schedule: S,
+}
+
+impl<S, F: Real> Warmup<S, F> {
+    /// Warmup over `warmup_steps` steps from `start_lr` (finite, ≥ 0) into
+    /// `schedule`. `warmup_steps = 0` is just `schedule`.
+    pub fn new(warmup_steps: u32, start_lr: F, schedule: S) -> Result<Self, ConfigError> {
+        non_negative("start_lr", start_lr)?;
+        Ok(Self {
+            warmup_steps,
+            start_lr,
+            schedule,
+        })
+    }
+
+    /// Steps of warmup.
+    pub fn warmup_steps(&self) -> u32 {
+        self.warmup_steps
+    }
+
+    /// Rate at step 0.
+    pub fn start_lr(&self) -> F {
+        self.start_lr
+    }
+
+    /// The schedule after warmup.
+    pub fn schedule(&self) -> &S {
+        &self.schedule
+    }
+}
+
+impl<F: Real, S: Schedule<F>> Schedule<F> for Warmup<S, F> {
+    #[inline]
+    fn lr(&self, step: u32) -> F {
+        if step < self.warmup_steps {
+            let target = self.schedule.lr(0);
+            self.start_lr
+                + (target - self.start_lr) * fu::<F>(u64::from(step))
+                    / fu(u64::from(self.warmup_steps))
+        } else {
+            self.schedule.lr(step - self.warmup_steps)
+        }
+    }
+
+    #[inline]
+    fn momentum(&self, step: u32) -> Option<F> {
+        self.schedule
+            .momentum(step.saturating_sub(self.warmup_steps))
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_impl {
+    use super::Warmup;
+    use crate::Real;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize)]
+    struct Out<'a, F, S> {
+        warmup_steps: u32,
+        start_lr: F,
+        schedule: &'a S,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct In<F: Real, S> {
+        warmup_steps: u32,
+        #[serde(default = "crate::schedules::util::defaults::zero")]
+        start_lr: F,
+        schedule: S,
+    }
+
+    impl<F: Real + Serialize, S: Serialize> Serialize for Warmup<S, F> {
+        fn serialize<Z: Serializer>(&self, s: Z) -> Result<Z::Ok, Z::Error> {
+            Out {
+                warmup_steps: self.warmup_steps,
+                start_lr: self.start_lr,
+                schedule: &self.schedule,
+            }
+            .serialize(s)
+        }
+    }
+
+    impl<'de, F: Real + Deserialize<'de>, S: Deserialize<'de>> Deserialize<'de> for Warmup<S, F> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            let v = In::<F, S>::deserialize(d)?;
+            Warmup::new(v.warmup_steps, v.start_lr, v.schedule).map_err(serde::de::Error::custom)
+        }
+    }
+}

@@ -1,1 +1,22 @@
 #![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+//! # lrate-firmware (library part)
+//!
+//! The `no_std`, allocator-free learning code of the Cortex-M4F fine-tuning demo:
+//! data pipeline, model, backward passes, SGD with momentum, the embedded-hal
+//! sensor driver, a simulated sensor, the weights format and the on-device
+//! fine-tuning procedure. It builds for the host as well, where `cargo test -p
+//! lrate-firmware` checks it and `lrate export` trains the base model with it.
+
+pub mod base;
+pub mod finetune;
+mod lr;
+pub mod model;
+pub mod pipeline;
+pub mod rng;
+pub mod sensor;
+pub mod signal;
+pub mod sim;
+pub mod train;
+pub mod weights;

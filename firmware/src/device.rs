@@ -1,0 +1,383 @@
+//! The Cortex-M program: entry point, logging observer, budgets.
+//!
+//! Budget figures come from the linker symbols of `cortex-m-rt`
+//! (`__sdata..__edata`, `__sbss..__ebss`, `__sheap` = end of static RAM,
+//! `_stack_start` = top of RAM) and from stack painting: `cortex-m-rt`'s
+//! `paint-stack` fills `_stack_end.._stack_start` with `0xCCCC_CCCC` before `main`,
+//! and [`peak_stack`] finds the lowest word that was overwritten.
+//! The cost of a training step is read from SysTick, which QEMU clocks from its
+//! virtual clock: with `-icount shift=0` one instruction is one nanosecond and
+//! SysTick counts one tick per 40 ns (25 MHz), so the figures are deterministic.
+
+use crate::board;
+use cortex_m::peripheral::syst::SystClkSource;
+use cortex_m_rt::entry;
+use lrate_firmware::finetune::{self, Config, Event, Observer, Phase, Workspace};
+use lrate_firmware::model::Model;
+use lrate_firmware::pipeline::Fault;
+use lrate_firmware::sensor::{Accel, ADDRESS};
+use lrate_firmware::weights;
+
+/// The base model, trained on the host by `lrate export` (see firmware/README.md).
+static BASE_WEIGHTS: &[u8] = include_bytes!("../model/base.bin");
+
+/// Required accuracy gain on the shifted domain, percentage points.
+const REQUIRED_GAIN_PP: f32 = 10.0;
+/// Seed of the simulated sensor.
+const SENSOR_SEED: u64 = 0xD15EA5E;
+
+extern "C" {
+    static __sdata: u32;
+    static __edata: u32;
+    static __sbss: u32;
+    static __ebss: u32;
+    static __sheap: u32;
+    static _stack_start: u32;
+    static _stack_end: u32;
+    static __vector_table: u32;
+    static __veneer_limit: u32;
+}
+
+/// Address of a linker symbol, without creating a reference (the vector table
+/// sits at address 0 on mps2-an386, where a reference would be null).
+macro_rules! addr {
+    ($sym:ident) => {
+        core::ptr::addr_of!($sym) as usize
+    };
+}
+
+/// Static RAM: `(.data, .bss, total)`, the total running from the start of RAM
+/// (`.data` comes first) to the end of `.uninit` (`__sheap`).
+fn static_ram() -> (usize, usize, usize) {
+    (
+        addr!(__edata) - addr!(__sdata),
+        addr!(__ebss) - addr!(__sbss),
+        addr!(__sheap) - addr!(__sdata),
+    )
+}
+
+/// Flash used: from the vector table to the end of the last flash section
+/// (`.text`, `.rodata` with the weights, the `.data` initialisers, `.gnu.sgstubs`).
+fn flash_used() -> usize {
+    addr!(__veneer_limit) - addr!(__vector_table)
+}
+
+/// Peak stack: distance from the top of the stack to the lowest painted word
+/// that was overwritten.
+fn peak_stack() -> usize {
+    const PAINT: u32 = 0xCCCC_CCCC;
+    // SAFETY: reads words inside the stack region `_stack_end.._stack_start`,
+    // which is RAM reserved for the stack; volatile so the scan is not elided.
+    unsafe {
+        let top = addr!(_stack_start);
+        let mut p = addr!(_stack_end);
+        while p < top && core::ptr::read_volatile(p as *const u32) == PAINT {
+            p += 4;
+        }
+        top - p
+    }
+}
+
+struct Log {
+    skipped_logged: u32,
+    /// SysTick ticks for [`CALIBRATION_INSTRUCTIONS`] instructions.
+    calibration: u32,
+}
+
+/// Instructions executed by [`calibrate`]'s loop (2 per iteration).
+const CALIBRATION_INSTRUCTIONS: u32 = 200_000;
+
+/// Times a loop of exactly `CALIBRATION_INSTRUCTIONS` instructions (`subs` + `bne`
+/// per iteration) in SysTick ticks, so tick counts convert to instruction counts.
+/// Under `-icount shift=0` QEMU charges 1 ns per instruction and SysTick runs at
+/// 25 MHz, so the expected answer is 200 000 / 40 = 5000.
+fn calibrate(log: &mut Log) -> u32 {
+    let t0 = log.ticks();
+    // SAFETY: a register-only countdown loop.
+    unsafe {
+        core::arch::asm!(
+            "2:",
+            "subs {n}, {n}, #1",
+            "bne 2b",
+            n = inout(reg) CALIBRATION_INSTRUCTIONS / 2 => _,
+            options(nomem, nostack)
+        );
+    }
+    log.ticks().wrapping_sub(t0) & 0x00FF_FFFF
+}
+
+impl Observer for Log {
+    fn event(&mut self, e: &Event) {
+        match *e {
+            Event::Skipped {
+                phase,
+                fault,
+                counts,
+            } => {
+                // Log the first few in full, then every 25th.
+                self.skipped_logged += 1;
+                if self.skipped_logged <= 5 || self.skipped_logged % 25 == 0 {
+                    defmt::warn!(
+                        "skipped sample ({}): {} | ok={} bus={} timeout={} saturated={} non_finite={}",
+                        phase_name(phase),
+                        fault_name(fault),
+                        counts.ok,
+                        counts.bus,
+                        counts.timeout,
+                        counts.saturated,
+                        counts.non_finite
+                    );
+                }
+            }
+            Event::Accuracy {
+                phase,
+                correct,
+                total,
+            } => {
+                defmt::info!(
+                    "accuracy {}: {}/{} held-out windows",
+                    phase_name(phase),
+                    correct,
+                    total
+                );
+            }
+            Event::RangePoint { batch, lr, loss } => {
+                // The curve, every 4th batch (all of them at DEFMT_LOG=debug).
+                if batch % 4 == 0 {
+                    defmt::info!("range batch {} lr={} loss={}", batch, lr, loss);
+                } else {
+                    defmt::debug!("range batch {} lr={} loss={}", batch, lr, loss);
+                }
+            }
+            Event::RangeDone(s) => {
+                defmt::info!(
+                    "range test: batches={} best_loss={} at lr={} last_lr={} diverged={}",
+                    s.batches,
+                    s.best_loss,
+                    s.best_lr,
+                    s.last_lr,
+                    s.diverged
+                );
+                match s.suggestion {
+                    Some(v) => defmt::info!("range test suggestion (valley): lr={}", v),
+                    None => defmt::warn!("range test: no usable suggestion"),
+                }
+            }
+            Event::Bounds {
+                base_lr,
+                max_lr,
+                from_range_test,
+            } => {
+                defmt::info!(
+                    "CLR bounds: base_lr={} max_lr={} source={}",
+                    base_lr,
+                    max_lr,
+                    if from_range_test {
+                        "range-test"
+                    } else {
+                        "fallback"
+                    }
+                );
+            }
+            Event::Cycle {
+                cycle,
+                mean_loss,
+                lr_min,
+                lr_max,
+                mom_min,
+                mom_max,
+                skipped_steps,
+            } => {
+                defmt::info!(
+                    "cycle {}: mean_loss={} lr=[{}, {}] momentum=[{}, {}] skipped_steps={}",
+                    cycle,
+                    mean_loss,
+                    lr_min,
+                    lr_max,
+                    mom_min,
+                    mom_max,
+                    skipped_steps
+                );
+            }
+            Event::StepCost { features, update } => {
+                let per_tick = |t: u32| {
+                    t as u64 * CALIBRATION_INSTRUCTIONS as u64 / self.calibration.max(1) as u64
+                };
+                defmt::info!(
+                    "RESULT step_cost batch={} features_ticks={} update_ticks={} features_instructions={} update_instructions={} total_instructions={}",
+                    finetune::BATCH,
+                    features,
+                    update,
+                    per_tick(features),
+                    per_tick(update),
+                    per_tick(features) + per_tick(update)
+                );
+            }
+            Event::ConfigRejected(e) => {
+                defmt::error!("lrate-core refused a configuration: field `{}`", e.field);
+            }
+        }
+    }
+
+    fn ticks(&mut self) -> u32 {
+        // SysTick counts down from 0xFF_FFFF; report an up-counter (24-bit wrap
+        // handled by the caller's wrapping_sub on short intervals).
+        0x00FF_FFFFu32.wrapping_sub(cortex_m::peripheral::SYST::get_current()) & 0x00FF_FFFF
+    }
+}
+
+fn phase_name(p: Phase) -> &'static str {
+    match p {
+        Phase::Collect => "collect",
+        Phase::Before => "before",
+        Phase::RangeTest => "range-test",
+        Phase::FineTune => "fine-tune",
+        Phase::After => "after",
+    }
+}
+
+fn fault_name(f: Fault) -> &'static str {
+    match f {
+        Fault::Bus => "bus error",
+        Fault::Timeout => "not ready",
+        Fault::Saturated => "saturated",
+        Fault::NonFinite => "non-finite",
+    }
+}
+
+#[entry]
+fn main() -> ! {
+    let ok = run();
+    board::exit(ok)
+}
+
+#[inline(never)]
+fn run() -> bool {
+    defmt::info!(
+        "lrate-firmware {} on {}",
+        env!("CARGO_PKG_VERSION"),
+        board::NAME
+    );
+    let Some(mut cp) = cortex_m::Peripherals::take() else {
+        defmt::error!("core peripherals already taken");
+        return false;
+    };
+    cp.SYST.set_clock_source(SystClkSource::Core);
+    cp.SYST.set_reload(0x00FF_FFFF);
+    cp.SYST.clear_current();
+    cp.SYST.enable_counter();
+    let mut log = Log {
+        skipped_logged: 0,
+        calibration: 0,
+    };
+    log.calibration = calibrate(&mut log);
+    defmt::info!(
+        "timer calibration: {} instructions = {} SysTick ticks",
+        CALIBRATION_INSTRUCTIONS,
+        log.calibration
+    );
+
+    // The model and the workspace live in .bss (zero-initialised, no copies
+    // through the stack); `run` is entered once, so these are the only references.
+    static mut MODEL: Model = Model::zeroed();
+    static mut WORKSPACE: Workspace = Workspace::new();
+    // SAFETY: `run` is called exactly once, from `main`, with interrupts unused:
+    // no other reference to these statics ever exists.
+    let (model, ws) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(MODEL),
+            &mut *core::ptr::addr_of_mut!(WORKSPACE),
+        )
+    };
+    if let Err(e) = weights::load(BASE_WEIGHTS, model) {
+        defmt::error!("base weights rejected: {}", defmt::Debug2Format(&e));
+        return false;
+    }
+    defmt::info!(
+        "base weights: {} bytes, CRC-32 ok, {} parameters ({} trainable)",
+        BASE_WEIGHTS.len(),
+        (BASE_WEIGHTS.len() - 20) / 4,
+        lrate_firmware::model::Head::PARAMS
+    );
+
+    let mut sensor = Accel::new(board::sensor_bus(SENSOR_SEED), board::SpinDelay, ADDRESS);
+    let mut tries = 0;
+    loop {
+        match sensor.init() {
+            Ok(()) => break,
+            Err(e) if tries < 5 => {
+                defmt::warn!("sensor init failed ({}), retrying", defmt::Debug2Format(&e));
+                tries += 1;
+            }
+            Err(e) => {
+                defmt::error!("sensor init failed: {}", defmt::Debug2Format(&e));
+                return false;
+            }
+        }
+    }
+    defmt::info!("sensor ready at 0x{:02x}", ADDRESS);
+
+    let cfg = Config::default();
+    let out = finetune::run(model, &mut sensor, ws, &cfg, &mut log);
+
+    let before = 100.0 * out.acc_before;
+    let after = 100.0 * out.acc_after;
+    let gain = after - before;
+    defmt::info!(
+        "samples: ok={} skipped={} (bus={} timeout={} saturated={} non_finite={})",
+        out.counts.ok,
+        out.counts.skipped(),
+        out.counts.bus,
+        out.counts.timeout,
+        out.counts.saturated,
+        out.counts.non_finite
+    );
+    defmt::info!(
+        "RESULT accuracy_before={}% accuracy_after={}% gain={}pp",
+        before,
+        after,
+        gain
+    );
+    defmt::info!(
+        "RESULT bounds base_lr={} max_lr={} from_range_test={}",
+        out.bounds.0,
+        out.bounds.1,
+        out.from_range_test
+    );
+
+    let (data, bss, statics) = static_ram();
+    let stack = peak_stack();
+    let flash = flash_used();
+    defmt::info!(
+        "RESULT flash used={} budget=262144 (weights {})",
+        flash,
+        BASE_WEIGHTS.len()
+    );
+    defmt::info!(
+        "RESULT memory static_ram={} (data={} bss={}) peak_stack={} total={} budget=65536",
+        statics,
+        data,
+        bss,
+        stack,
+        statics + stack
+    );
+    let ok = gain >= REQUIRED_GAIN_PP && statics + stack <= 64 * 1024 && flash <= 256 * 1024;
+    if ok {
+        defmt::info!("PASS: gain {}pp >= {}pp", gain, REQUIRED_GAIN_PP);
+    } else {
+        defmt::error!(
+            "FAIL: gain {}pp (need {}pp), RAM {} bytes, flash {} bytes",
+            gain,
+            REQUIRED_GAIN_PP,
+            statics + stack,
+            flash
+        );
+    }
+    ok
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    defmt::error!("panic: {}", defmt::Display2Format(info));
+    board::exit(false)
+}

@@ -1,0 +1,94 @@
+//! The two places `lrate-core` drives the device: the LR range test and the
+//! cyclical schedule built from its result.
+
+use crate::finetune::{train_step, Config, Event, Observer, Phase, RangeSummary, Workspace};
+use crate::model::Model;
+use crate::sensor::LabelledSource;
+use lrate_core::{
+    ConfigError, Cyclic, CyclicConfig, RangeTest, RangeTestConfig, Smoothing, Status, StopReason,
+    Suggestion,
+};
+
+/// Curve points kept by the range test (`RangeTest<f32, 64>`: about 860 bytes).
+pub const RANGE_POINTS: usize = 64;
+
+/// Runs the range test on fresh mini-batches, restores the head and its momentum,
+/// and returns `(base_lr, max_lr)` = `(valley / div, valley)` via lrate-core
+/// `RangeTest::bounds`, or `None` when the curve has no valley suggestion.
+pub(crate) fn range_test<S: LabelledSource, O: Observer>(
+    model: &mut Model,
+    src: &mut S,
+    ws: &mut Workspace,
+    cfg: &Config,
+    obs: &mut O,
+) -> Result<Option<(f32, f32)>, ConfigError> {
+    let config = RangeTestConfig::<f32>::default()
+        .range(cfg.range_start_lr, cfg.range_end_lr, cfg.range_batches)
+        .smoothing(Smoothing::Debiased {
+            beta: cfg.range_beta,
+        });
+    let mut rt = RangeTest::<f32, RANGE_POINTS>::new(config)?;
+    ws.snapshot.copy_from(&model.head);
+    ws.trainer.reset();
+    let mut last_lr = cfg.range_start_lr;
+    let mut stop = StopReason::Finished;
+    while let Some(lr) = rt.next_lr() {
+        let batch = rt.batches();
+        let s = train_step(
+            model,
+            src,
+            ws,
+            Phase::RangeTest,
+            lr,
+            cfg.range_momentum,
+            obs,
+            false,
+        );
+        obs.event(&Event::RangePoint {
+            batch,
+            lr,
+            loss: s.loss,
+        });
+        last_lr = lr;
+        if let Status::Done(r) = rt.record(s.loss) {
+            stop = r;
+            break;
+        }
+    }
+    // The sweep was a measurement, not training: put the head back.
+    model.head.copy_from(&ws.snapshot);
+    ws.trainer.reset();
+
+    let (mut best_loss, mut best_lr) = (f32::NAN, f32::NAN);
+    for p in rt.curve().iter() {
+        if let Some(l) = p.loss {
+            if best_loss.is_nan() || l < best_loss {
+                best_loss = l;
+                best_lr = p.lr;
+            }
+        }
+    }
+    let suggestion = rt.suggest(Suggestion::Valley);
+    obs.event(&Event::RangeDone(RangeSummary {
+        batches: rt.batches(),
+        best_loss,
+        best_lr,
+        last_lr,
+        diverged: stop != StopReason::Finished,
+        suggestion,
+    }));
+    Ok(rt
+        .bounds(Suggestion::Valley, cfg.bounds_div)
+        .ok()
+        .map(|b| (b.min_lr, b.max_lr)))
+}
+
+/// Triangular CLR between the bounds, half-cycle `step_size`, momentum cycled
+/// inversely between `cfg.momentum.0` (at `base_lr`) and `cfg.momentum.1` (at
+/// `max_lr`) — lrate-core `Cyclic` (PyTorch `CyclicLR`).
+pub(crate) fn clr(bounds: (f32, f32), cfg: &Config) -> Result<Cyclic<f32>, ConfigError> {
+    let mut c = CyclicConfig::new(bounds.0, bounds.1, cfg.step_size);
+    c.max_momentum = cfg.momentum.0;
+    c.base_momentum = cfg.momentum.1;
+    c.build()
+}

@@ -1,0 +1,273 @@
+//! The Cortex-M4F firmware, end to end: build it, run it in QEMU (mps2-an386) with a
+//! timeout, decode its defmt log and check what it claims.
+//!
+//! Asserts: exit status success; accuracy on the shifted domain gained ≥ 10 pp;
+//! the range test picked finite bounds (0 < base_lr < max_lr); static RAM + peak
+//! stack ≤ 64 KiB (logged by the firmware, cross-checked against the ELF's
+//! section sizes); flash ≤ 256 KiB (ELF); the step cost was measured and the
+//! instruction counter is deterministic (the calibration loop of 200 000
+//! instructions reads exactly 5000 SysTick ticks under `-icount shift=0`).
+//!
+//! Needs `qemu-system-arm`, `defmt-print` (PATH, `$CARGO_HOME/bin` or
+//! `~/.cargo/bin`) and the `thumbv7em-none-eabihf` target. Without them the test
+//! prints a notice and passes, unless `CI` is set, where it fails.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const TARGET: &str = "thumbv7em-none-eabihf";
+const QEMU_TIMEOUT: Duration = Duration::from_secs(120);
+const RAM_BUDGET: u64 = 64 * 1024;
+const FLASH_BUDGET: u64 = 256 * 1024;
+
+fn in_ci() -> bool {
+    std::env::var("CI")
+        .map(|v| !v.is_empty() && v != "0" && v != "false")
+        .unwrap_or(false)
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+fn find_defmt_print(root: &Path) -> Option<PathBuf> {
+    if let Some(p) = on_path("defmt-print") {
+        return Some(p);
+    }
+    let mut dirs = Vec::new();
+    if let Some(h) = std::env::var_os("CARGO_HOME") {
+        dirs.push(PathBuf::from(h).join("bin"));
+    }
+    if let Some(h) = std::env::var_os("HOME") {
+        dirs.push(PathBuf::from(h).join(".cargo/bin"));
+    }
+    dirs.push(root.join("target/tools/bin"));
+    dirs.push(root.join("target/bin"));
+    dirs.into_iter()
+        .map(|d| d.join("defmt-print"))
+        .find(|p| p.is_file())
+}
+
+fn thumb_target_installed() -> bool {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let Ok(out) = Command::new(rustc).args(["--print", "sysroot"]).output() else {
+        return false;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(TARGET)
+        .is_dir()
+}
+
+/// `key=value` from the first decoded line containing `marker`.
+fn field(log: &str, marker: &str, key: &str) -> String {
+    let line = log
+        .lines()
+        .find(|l| l.contains(marker))
+        .unwrap_or_else(|| panic!("no line with {marker:?} in the log:\n{log}"));
+    let pat = format!("{key}=");
+    let start = line
+        .find(&pat)
+        .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
+        + pat.len();
+    line[start..]
+        .split(|c: char| c.is_whitespace() || c == '%' || c == ',')
+        .next()
+        .unwrap()
+        .trim_end_matches("pp")
+        .to_string()
+}
+
+fn num(log: &str, marker: &str, key: &str) -> f64 {
+    let v = field(log, marker, key);
+    v.parse()
+        .unwrap_or_else(|_| panic!("{key}={v:?} is not a number"))
+}
+
+/// Section sizes of an ELF32 little-endian file: (flash bytes, RAM bytes).
+/// Flash: allocated sections that occupy file space outside RAM plus the load
+/// image of `.data`; RAM: allocated sections at RAM addresses (0x2000_0000..).
+fn elf_budgets(elf: &[u8]) -> (u64, u64) {
+    let u16_at = |o: usize| u16::from_le_bytes([elf[o], elf[o + 1]]) as usize;
+    let u32_at = |o: usize| u32::from_le_bytes([elf[o], elf[o + 1], elf[o + 2], elf[o + 3]]) as u64;
+    assert_eq!(&elf[..4], b"\x7fELF", "not an ELF file");
+    assert_eq!(elf[4], 1, "not ELF32");
+    let shoff = u32_at(0x20) as usize;
+    let shentsize = u16_at(0x2E);
+    let shnum = u16_at(0x30);
+    let (mut flash, mut ram) = (0u64, 0u64);
+    for i in 0..shnum {
+        let s = shoff + i * shentsize;
+        let (kind, flags, addr, size) =
+            (u32_at(s + 4), u32_at(s + 8), u32_at(s + 12), u32_at(s + 20));
+        const SHF_ALLOC: u64 = 2;
+        const SHT_NOBITS: u64 = 8;
+        if flags & SHF_ALLOC == 0 {
+            continue;
+        }
+        let in_ram = (0x2000_0000..0x4000_0000).contains(&addr);
+        if in_ram {
+            ram += size;
+        }
+        if kind != SHT_NOBITS && (!in_ram || size > 0) {
+            // .text/.rodata/.vector_table, and .data's initialisers stored in flash.
+            flash += size;
+        }
+    }
+    (flash, ram)
+}
+
+#[test]
+fn firmware_fine_tunes_in_qemu_within_budgets() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let qemu = on_path("qemu-system-arm");
+    let decoder = find_defmt_print(&root);
+    let target = thumb_target_installed();
+    if qemu.is_none() || decoder.is_none() || !target {
+        let msg = format!(
+            "firmware_qemu: missing tools (qemu-system-arm: {}, defmt-print: {}, {TARGET} target: {})",
+            qemu.is_some(),
+            decoder.is_some(),
+            target
+        );
+        assert!(!in_ci(), "{msg}; CI is set, so this is a failure");
+        eprintln!("SKIPPED {msg}");
+        return;
+    }
+    let (qemu, decoder) = (qemu.unwrap(), decoder.unwrap());
+
+    // Own target dir: the outer cargo holds the lock on the workspace's.
+    let target_dir = root.join("target/fw-test");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .env("DEFMT_LOG", "info")
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .args([
+            "build",
+            "-p",
+            "lrate-firmware",
+            "--release",
+            "--target",
+            TARGET,
+        ])
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "firmware build failed");
+    let elf = target_dir.join(TARGET).join("release/lrate-firmware");
+
+    let started = Instant::now();
+    let mut child = Command::new(&qemu)
+        .args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic"])
+        .args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+        ])
+        .arg("-kernel")
+        .arg(&elf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start qemu-system-arm");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        stdout.read_to_end(&mut buf).map(|_| buf)
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for qemu") {
+            break s;
+        }
+        if started.elapsed() > QEMU_TIMEOUT {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("QEMU did not finish within {QEMU_TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let raw = reader.join().unwrap().expect("read qemu output");
+    eprintln!("QEMU ran {:.1} s", started.elapsed().as_secs_f64());
+
+    let mut dec = Command::new(&decoder)
+        .arg("-e")
+        .arg(&elf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start defmt-print");
+    dec.stdin
+        .take()
+        .unwrap()
+        .write_all(&raw)
+        .expect("feed defmt-print");
+    let out = dec.wait_with_output().expect("defmt-print");
+    let log = String::from_utf8_lossy(&out.stdout).to_string();
+    eprintln!("{log}");
+
+    assert!(status.success(), "firmware exited with {status}:\n{log}");
+    assert!(log.contains("PASS:"), "no PASS line");
+
+    // Accuracy gain on the shifted domain.
+    let before = num(&log, "RESULT accuracy", "accuracy_before");
+    let after = num(&log, "RESULT accuracy", "accuracy_after");
+    let gain = num(&log, "RESULT accuracy", "gain");
+    assert!(
+        (after - before - gain).abs() < 1e-3,
+        "gain {gain} != {after} - {before}"
+    );
+    assert!(gain >= 10.0, "accuracy gain {gain} pp < 10 pp");
+
+    // Bounds from the range test, finite and ordered.
+    let lo = num(&log, "RESULT bounds", "base_lr");
+    let hi = num(&log, "RESULT bounds", "max_lr");
+    assert_eq!(
+        field(&log, "RESULT bounds", "from_range_test"),
+        "true",
+        "range test gave no suggestion"
+    );
+    assert!(
+        lo.is_finite() && hi.is_finite() && 0.0 < lo && lo < hi,
+        "bounds {lo} .. {hi}"
+    );
+    assert!(log.contains("range test suggestion (valley)"));
+    assert!(log.matches("cycle ").count() >= 2, "per-cycle log missing");
+
+    // Memory: firmware's own figures, then the ELF.
+    let statics = num(&log, "RESULT memory", "static_ram") as u64;
+    let stack = num(&log, "RESULT memory", "peak_stack") as u64;
+    let total = num(&log, "RESULT memory", "total") as u64;
+    assert_eq!(statics + stack, total);
+    assert!(stack > 0, "stack painting measured nothing");
+    assert!(
+        total <= RAM_BUDGET,
+        "static RAM {statics} + peak stack {stack} > {RAM_BUDGET}"
+    );
+    let flash_logged = num(&log, "RESULT flash", "used") as u64;
+    let (flash, ram) = elf_budgets(&std::fs::read(&elf).expect("read ELF"));
+    assert_eq!(ram, statics, "ELF RAM sections vs linker symbols");
+    assert!(flash <= FLASH_BUDGET, "flash {flash} > {FLASH_BUDGET}");
+    assert!(
+        flash_logged <= FLASH_BUDGET && flash_logged >= flash,
+        "flash {flash_logged} vs ELF {flash}"
+    );
+
+    // Step cost: deterministic instruction counting.
+    assert!(
+        log.contains("timer calibration: 200000 instructions = 5000 SysTick ticks"),
+        "icount calibration"
+    );
+    let instructions = num(&log, "RESULT step_cost", "total_instructions");
+    assert!(instructions > 0.0, "step cost not measured");
+}

@@ -1,0 +1,36 @@
+//! Dispatch of the subcommands and the exit status of errors.
+
+use anyhow::Result;
+
+use crate::cli::Command;
+use crate::interrupt::EXIT_INTERRUPTED;
+use crate::train::Stop;
+
+/// Runs one subcommand. `train` prints its summary as one JSON line on stdout.
+pub fn run(cmd: Command) -> Result<()> {
+    match cmd {
+        Command::Find(a) => {
+            let (o, _) = crate::find::run(&a)?;
+            println!("{}", serde_json::to_string(&o)?);
+            Ok(())
+        }
+        Command::Train(a) => {
+            let s = crate::train::run(&a)?;
+            println!("{}", serde_json::to_string(&s)?);
+            Ok(())
+        }
+        Command::Schedule(a) => crate::schedule_cmd::run(&a),
+        Command::Export(a) => {
+            let out = a.out.unwrap_or_else(|| crate::export::DEFAULT_OUT.into());
+            crate::export::run(&out, a.seed.unwrap_or(crate::export::DEFAULT_SEED))
+        }
+    }
+}
+
+/// Exit status for an error: 130 after Ctrl-C, 1 otherwise.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<Stop>() {
+        Some(Stop::Interrupted { .. }) => EXIT_INTERRUPTED as u8,
+        _ => 1,
+    }
+}

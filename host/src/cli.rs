@@ -1,0 +1,159 @@
+//! The command line (clap derive). Every option is optional so that a
+//! `--config FILE.toml` can supply it; an explicit flag overrides the file.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// `lrate`: find the learning-rate bounds with the range test, train a CNN with
+/// 1cycle, CLR, SGDR or a classic schedule, and plot what happened.
+///
+/// Without a command it runs the whole workflow on the built-in synthetic data:
+/// range test, then 1cycle training (same as `lrate train`).
+#[derive(Debug, Parser)]
+#[command(name = "lrate", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do (default: `train` with every option at its default).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the LR range test on the model and data, print the suggestions and bounds,
+    /// write lr_find.csv, lr_find.json and lr_find.svg.
+    Find(FindArgs),
+    /// Train (by default: range test first, then 1cycle with its bounds).
+    Train(Box<TrainArgs>),
+    /// Print (CSV) and plot a schedule without training.
+    Schedule(ScheduleArgs),
+    /// Train the firmware's base model and write its weights file.
+    Export(ExportArgs),
+}
+
+/// Options shared by `find` and `train`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CommonArgs {
+    /// TOML file describing the run, the optimizer, the range test and the schedule;
+    /// flags override it.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Data: synthetic | fashion-mnist | fashion-mnist:DIR | mnist:DIR | cifar10:DIR [default: synthetic]
+    #[arg(long, value_name = "SPEC")]
+    pub data: Option<String>,
+    /// Model: cnn-s | resnet9 | mlp [default: cnn-s]
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Mini-batch size [default: 128]
+    #[arg(long, value_name = "N")]
+    pub batch: Option<usize>,
+    /// Optimizer: sgd | adam [default: sgd]
+    #[arg(long, value_name = "NAME")]
+    pub optimizer: Option<String>,
+    /// Momentum (SGD) or β1 (Adam) where the schedule does not set one [default: 0.9]
+    #[arg(long)]
+    pub momentum: Option<f32>,
+    /// Weight decay: L2 added to the gradient (PyTorch `weight_decay`) [default: 5e-4]
+    #[arg(long, value_name = "WD")]
+    pub weight_decay: Option<f32>,
+    /// Seed of the weights, the synthetic data, the shuffle and the augmentation [default: 0]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Use only the first N training images.
+    #[arg(long, value_name = "N")]
+    pub limit_train: Option<usize>,
+    /// Use only the first N test images.
+    #[arg(long, value_name = "N")]
+    pub limit_test: Option<usize>,
+    /// Device: cpu | cuda (cuda needs the `cuda` feature) [default: cpu]
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Output directory [default: runs/lrate]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Range test: first learning rate [default: 1e-7]
+    #[arg(long)]
+    pub start_lr: Option<f32>,
+    /// Range test: last learning rate [default: 10]
+    #[arg(long)]
+    pub end_lr: Option<f32>,
+    /// Range test: number of batches [default: 100]
+    #[arg(long, value_name = "N")]
+    pub num_it: Option<u32>,
+    /// Range test: rule that sets max_lr (min_lr = max_lr/4): near-min (a third of
+    /// the lr at the lowest loss) | valley | steep | slide | minimum | steepest
+    /// [default: near-min]
+    #[arg(long, value_name = "RULE")]
+    pub suggestion: Option<String>,
+    /// Do not show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+/// `lrate find`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct FindArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+}
+
+/// `lrate train`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub common: CommonArgs,
+    /// Schedule: onecycle | onecycle-pytorch | clr | sgdr | step | multistep | cosine |
+    /// exponential | constant (replaces the schedule table of the config file) [default: onecycle]
+    #[arg(long, value_name = "NAME")]
+    pub schedule: Option<String>,
+    /// Peak learning rate, or `auto` to take it from a range test [default: auto]
+    #[arg(long, value_name = "X|auto")]
+    pub max_lr: Option<String>,
+    /// Number of epochs [default: 8 on synthetic data, 5 otherwise]
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<u32>,
+    /// Continue the run in --out from its checkpoint (its configuration is reused).
+    #[arg(long)]
+    pub resume: bool,
+    /// Stop, with a checkpoint, after this many epochs of this invocation
+    /// (continue later with --resume).
+    #[arg(long, value_name = "N")]
+    pub stop_after: Option<u32>,
+}
+
+/// `lrate schedule`.
+#[derive(Debug, Args, Clone)]
+pub struct ScheduleArgs {
+    /// TOML file with a schedule table (lrate-core's schedule format).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Schedule by name, with its default settings (instead of --config).
+    #[arg(long, value_name = "NAME")]
+    pub schedule: Option<String>,
+    /// Peak learning rate for --schedule [default: 0.1]
+    #[arg(long, value_name = "X")]
+    pub max_lr: Option<f32>,
+    /// Number of steps to print [default: total steps in the config, else 1000]
+    #[arg(long, value_name = "N")]
+    pub steps: Option<u32>,
+    /// Steps per epoch, for schedules that count epochs (sgdr) [default: steps / 10]
+    #[arg(long, value_name = "N")]
+    pub steps_per_epoch: Option<u32>,
+    /// Write DIR/schedule.csv and DIR/schedule.svg instead of printing CSV.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `lrate export`.
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// Output weights file [default: firmware/model/base.bin]
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Seed of the weights and the training data [default: 2026]
+    #[arg(long)]
+    pub seed: Option<u64>,
+}

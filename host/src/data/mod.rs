@@ -1,0 +1,259 @@
+//! Image-classification data sets: the built-in synthetic set, IDX (MNIST,
+//! Fashion-MNIST) and CIFAR-10 binary files.
+//!
+//! Every loader returns a [`Split`]: a training and a test [`Dataset`] of `f32`
+//! images in NCHW layout, normalised per channel with the mean and standard
+//! deviation of the *training* set (the test set reuses them).
+
+pub mod batch;
+pub mod cifar10;
+pub mod idx;
+pub mod normalize;
+pub mod synthetic;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use anyhow::{bail, Result};
+
+/// Default location of Debian's `dataset-fashion-mnist` package.
+pub const DEBIAN_FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+/// Images and labels of one split, NCHW, already normalised.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// Channels.
+    pub c: usize,
+    /// Height.
+    pub h: usize,
+    /// Width.
+    pub w: usize,
+    /// Number of classes; every label is below it.
+    pub num_classes: usize,
+    /// `len() * c * h * w` values, image after image.
+    pub images: Vec<f32>,
+    /// One label per image.
+    pub labels: Vec<usize>,
+}
+
+impl Dataset {
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// True when the split holds no image.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Values per image (`c * h * w`).
+    pub fn image_size(&self) -> usize {
+        self.c * self.h * self.w
+    }
+
+    /// The pixels of image `i`.
+    pub fn image(&self, i: usize) -> &[f32] {
+        let n = self.image_size();
+        &self.images[i * n..(i + 1) * n]
+    }
+
+    /// Keeps the first `n` images (no-op when `n >= len`).
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.len() {
+            self.labels.truncate(n);
+            self.images.truncate(n * self.image_size());
+        }
+    }
+}
+
+/// Training-time augmentation applied batch by batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Augment {
+    /// None.
+    None,
+    /// Random crop after zero padding of `pad` pixels, then a horizontal flip with
+    /// probability ½ (the standard CIFAR-10 recipe of He et al. 2016).
+    CropFlip {
+        /// Padding on each side before the crop.
+        pad: usize,
+    },
+}
+
+/// A training and a test split.
+#[derive(Clone, Debug)]
+pub struct Split {
+    /// Training images (normalised with their own statistics).
+    pub train: Dataset,
+    /// Test images (normalised with the training statistics).
+    pub test: Dataset,
+    /// Augmentation for training batches.
+    pub augment: Augment,
+    /// Per-channel mean of the training set (before normalisation).
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation of the training set.
+    pub std: Vec<f32>,
+}
+
+/// What `--data` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataSpec {
+    /// The built-in procedural set.
+    Synthetic,
+    /// Fashion-MNIST IDX files in a directory.
+    FashionMnist(PathBuf),
+    /// MNIST IDX files in a directory.
+    Mnist(PathBuf),
+    /// CIFAR-10 binary batches in a directory.
+    Cifar10(PathBuf),
+}
+
+impl FromStr for DataSpec {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let (kind, dir) = match s.split_once(':') {
+            Some((k, d)) => (k, Some(d)),
+            None => (s, None),
+        };
+        let need_dir = |d: Option<&str>| -> Result<PathBuf> {
+            match d {
+                Some(d) if !d.is_empty() => Ok(PathBuf::from(d)),
+                _ => bail!("data spec `{s}` needs a directory, e.g. `{kind}:/path/to/files`"),
+            }
+        };
+        Ok(match kind {
+            "synthetic" => {
+                if dir.is_some() {
+                    bail!("data spec `synthetic` takes no directory");
+                }
+                DataSpec::Synthetic
+            }
+            "fashion-mnist" | "fashion_mnist" | "fmnist" => match dir {
+                None if std::path::Path::new(DEBIAN_FASHION_MNIST).is_dir() => {
+                    DataSpec::FashionMnist(PathBuf::from(DEBIAN_FASHION_MNIST))
+                }
+                None => bail!(
+                    "data spec `fashion-mnist` needs a directory (`fashion-mnist:DIR`); \
+                     the default {DEBIAN_FASHION_MNIST} does not exist \
+                     (Debian package dataset-fashion-mnist installs it)"
+                ),
+                d => DataSpec::FashionMnist(need_dir(d)?),
+            },
+            "mnist" => DataSpec::Mnist(need_dir(dir)?),
+            "cifar10" | "cifar-10" => DataSpec::Cifar10(need_dir(dir)?),
+            _ => bail!(
+                "unknown data spec `{s}`; expected synthetic, fashion-mnist[:DIR], mnist:DIR or cifar10:DIR"
+            ),
+        })
+    }
+}
+
+impl fmt::Display for DataSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DataSpec::Synthetic => write!(f, "synthetic"),
+            DataSpec::FashionMnist(d) => write!(f, "fashion-mnist:{}", d.display()),
+            DataSpec::Mnist(d) => write!(f, "mnist:{}", d.display()),
+            DataSpec::Cifar10(d) => write!(f, "cifar10:{}", d.display()),
+        }
+    }
+}
+
+/// Options that shape a loaded split.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions {
+    /// Keep at most this many training images.
+    pub limit_train: Option<usize>,
+    /// Keep at most this many test images.
+    pub limit_test: Option<usize>,
+    /// Seed of the synthetic generator.
+    pub seed: u64,
+    /// Synthetic training-set size.
+    pub synthetic_train: usize,
+    /// Synthetic test-set size.
+    pub synthetic_test: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            limit_train: None,
+            limit_test: None,
+            seed: 0,
+            synthetic_train: synthetic::DEFAULT_TRAIN,
+            synthetic_test: synthetic::DEFAULT_TEST,
+        }
+    }
+}
+
+/// Loads and normalises a split. Errors name the file and the problem.
+pub fn load(spec: &DataSpec, opts: &LoadOptions) -> Result<Split> {
+    let (mut train, mut test, augment) = match spec {
+        DataSpec::Synthetic => {
+            let n_train = opts
+                .limit_train
+                .map_or(opts.synthetic_train, |l| l.min(opts.synthetic_train));
+            let n_test = opts
+                .limit_test
+                .map_or(opts.synthetic_test, |l| l.min(opts.synthetic_test));
+            let (tr, te) = synthetic::generate(n_train, n_test, opts.seed);
+            (tr, te, Augment::None)
+        }
+        DataSpec::FashionMnist(dir) | DataSpec::Mnist(dir) => {
+            let (tr, te) = idx::load_dir(dir)?;
+            (tr, te, Augment::None)
+        }
+        DataSpec::Cifar10(dir) => {
+            let (tr, te) = cifar10::load_dir(dir)?;
+            (tr, te, Augment::CropFlip { pad: 4 })
+        }
+    };
+    if let Some(n) = opts.limit_train {
+        train.truncate(n);
+    }
+    if let Some(n) = opts.limit_test {
+        test.truncate(n);
+    }
+    if train.is_empty() {
+        bail!("data `{spec}`: the training split is empty");
+    }
+    if test.is_empty() {
+        bail!("data `{spec}`: the test split is empty");
+    }
+    let (mean, std) = normalize::channel_stats(&train);
+    normalize::apply(&mut train, &mean, &std);
+    normalize::apply(&mut test, &mean, &std);
+    Ok(Split {
+        train,
+        test,
+        augment,
+        mean,
+        std,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_specs() {
+        assert_eq!(
+            "synthetic".parse::<DataSpec>().unwrap(),
+            DataSpec::Synthetic
+        );
+        assert_eq!(
+            "mnist:/x".parse::<DataSpec>().unwrap(),
+            DataSpec::Mnist(PathBuf::from("/x"))
+        );
+        assert_eq!(
+            "cifar10:d".parse::<DataSpec>().unwrap(),
+            DataSpec::Cifar10(PathBuf::from("d"))
+        );
+        assert!("mnist".parse::<DataSpec>().is_err());
+        assert!("imagenet:/x".parse::<DataSpec>().is_err());
+        assert!("synthetic:/x".parse::<DataSpec>().is_err());
+    }
+}

@@ -1,0 +1,285 @@
+//! SVG plots (plotters' SVG backend, no system fonts needed): the range-test
+//! curve in the style of fastai's `Recorder.plot_lr_find`, and stacked
+//! lr / momentum / loss panels against the step.
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+use plotters::prelude::*;
+
+/// One curve of a panel.
+pub struct Series {
+    /// Legend label.
+    pub name: String,
+    /// `(x, y)` points; non-finite ones are skipped.
+    pub points: Vec<(f64, f64)>,
+    /// Colour index into the palette.
+    pub color: usize,
+    /// Thin, faint line (e.g. raw loss under its smoothed version).
+    pub faint: bool,
+}
+
+/// One panel of a stacked plot.
+pub struct Panel {
+    /// Y-axis label.
+    pub y_label: String,
+    /// Curves.
+    pub series: Vec<Series>,
+}
+
+/// A point marked on the range-test plot.
+pub struct Marker {
+    /// Label (e.g. `valley 3.2e-2`).
+    pub name: String,
+    /// Learning rate.
+    pub lr: f64,
+    /// Loss at that learning rate.
+    pub loss: f64,
+}
+
+fn color(i: usize) -> RGBColor {
+    const P: [RGBColor; 6] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+    ];
+    P[i % P.len()]
+}
+
+fn err<E: std::fmt::Debug>(path: &Path) -> impl FnOnce(E) -> anyhow::Error + '_ {
+    move |e| anyhow!("{}: cannot draw plot: {e:?}", path.display())
+}
+
+/// Range of the finite values, padded by 5 %; a flat or empty range is widened.
+fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in vals.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        let d = lo.abs().max(1e-3) * 0.1;
+        return (lo - d, hi + d);
+    }
+    let pad = (hi - lo) * 0.05;
+    (lo - pad, hi + pad)
+}
+
+/// Loss against learning rate on a log axis: the raw loss faint, the smoothed
+/// loss solid, each marker a dot with its label, `bounds` as a shaded band.
+pub fn lr_find(
+    path: &Path,
+    lrs: &[f64],
+    raw: &[f64],
+    smoothed: &[f64],
+    markers: &[Marker],
+    bounds: Option<(f64, f64)>,
+) -> Result<()> {
+    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(path))?;
+    let pts = |ys: &[f64]| -> Vec<(f64, f64)> {
+        lrs.iter()
+            .zip(ys)
+            .filter(|(x, y)| x.is_finite() && **x > 0.0 && y.is_finite())
+            .map(|(x, y)| (*x, *y))
+            .collect()
+    };
+    let raw_pts = pts(raw);
+    let smooth_pts = pts(smoothed);
+    let (xlo, xhi) = {
+        let lo = lrs
+            .iter()
+            .copied()
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let hi = lrs.iter().copied().fold(0.0, f64::max);
+        if lo.is_finite() && hi > lo {
+            (lo, hi)
+        } else {
+            (1e-7, 10.0)
+        }
+    };
+    // Like fastai, clip the y range to what the smoothed curve shows (the final
+    // divergence would flatten everything else).
+    let (ylo, yhi) = range(smooth_pts.iter().map(|p| p.1));
+    let mut chart = ChartBuilder::on(&root)
+        .caption("LR range test", ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(45)
+        .y_label_area_size(60)
+        .build_cartesian_2d((xlo..xhi).log_scale(), ylo..yhi)
+        .map_err(err(path))?;
+    chart
+        .configure_mesh()
+        .x_desc("learning rate (log scale)")
+        .y_desc("loss")
+        .x_label_formatter(&|v| format!("{v:.0e}"))
+        .draw()
+        .map_err(err(path))?;
+    if let Some((lo, hi)) = bounds {
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(lo, ylo), (hi, yhi)],
+                color(2).mix(0.12).filled(),
+            )))
+            .map_err(err(path))?
+            .label(format!("bounds {lo:.2e} .. {hi:.2e}"))
+            .legend(|(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 18, y + 5)], color(2).mix(0.3).filled())
+            });
+    }
+    let clipped = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
+        v.iter().map(|&(x, y)| (x, y.clamp(ylo, yhi))).collect()
+    };
+    chart
+        .draw_series(LineSeries::new(clipped(&raw_pts), color(0).mix(0.3)))
+        .map_err(err(path))?
+        .label("loss")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], color(0).mix(0.3)));
+    chart
+        .draw_series(LineSeries::new(
+            clipped(&smooth_pts),
+            color(0).stroke_width(2),
+        ))
+        .map_err(err(path))?
+        .label("smoothed loss")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], color(0).stroke_width(2)));
+    for (i, m) in markers.iter().enumerate() {
+        if !(m.lr.is_finite() && m.lr > 0.0 && m.loss.is_finite()) {
+            continue;
+        }
+        let c = color(i + 1 + usize::from(i >= 1));
+        let y = m.loss.clamp(ylo, yhi);
+        chart
+            .draw_series(std::iter::once(Circle::new((m.lr, y), 6, c.filled())))
+            .map_err(err(path))?
+            .label(m.name.clone())
+            .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(err(path))?;
+    root.present().map_err(err(path))?;
+    Ok(())
+}
+
+/// Panels stacked vertically, sharing the x axis (`x_label`).
+pub fn panels(path: &Path, title: &str, x_label: &str, panels: &[Panel]) -> Result<()> {
+    let h = 60 + 260 * panels.len().max(1) as u32;
+    let root = SVGBackend::new(path, (900, h)).into_drawing_area();
+    root.fill(&WHITE).map_err(err(path))?;
+    let root = root.titled(title, ("sans-serif", 22)).map_err(err(path))?;
+    let areas = root.split_evenly((panels.len().max(1), 1));
+    for (panel, area) in panels.iter().zip(areas) {
+        let all = || panel.series.iter().flat_map(|s| s.points.iter());
+        let (xlo, xhi) = range(all().map(|p| p.0));
+        let (ylo, yhi) = range(all().map(|p| p.1));
+        let mut chart = ChartBuilder::on(&area)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(xlo..xhi, ylo..yhi)
+            .map_err(err(path))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_label)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .y_desc(panel.y_label.as_str())
+            .y_label_formatter(&|v| {
+                if v.abs() >= 1e-2 || *v == 0.0 {
+                    format!("{v:.3}")
+                } else {
+                    format!("{v:.1e}")
+                }
+            })
+            .draw()
+            .map_err(err(path))?;
+        for s in &panel.series {
+            let c = color(s.color);
+            let style = if s.faint {
+                c.mix(0.35).stroke_width(1)
+            } else {
+                c.stroke_width(2)
+            };
+            let pts: Vec<(f64, f64)> = s
+                .points
+                .iter()
+                .copied()
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            chart
+                .draw_series(LineSeries::new(pts, style))
+                .map_err(err(path))?
+                .label(s.name.clone())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+        }
+        if panel.series.len() > 1 {
+            chart
+                .configure_series_labels()
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .position(SeriesLabelPosition::UpperRight)
+                .draw()
+                .map_err(err(path))?;
+        }
+    }
+    root.present().map_err(err(path))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_svgs() {
+        let d = tempfile::tempdir().unwrap();
+        let lrs: Vec<f64> = (0..50).map(|i| 1e-6 * 10f64.powf(i as f64 / 7.0)).collect();
+        let loss: Vec<f64> = (0..50)
+            .map(|i| 2.3 - (i as f64 / 30.0).min(1.0) + if i > 45 { f64::NAN } else { 0.0 })
+            .collect();
+        let p = d.path().join("f.svg");
+        lr_find(
+            &p,
+            &lrs,
+            &loss,
+            &loss,
+            &[Marker {
+                name: "valley".into(),
+                lr: 1e-3,
+                loss: 1.5,
+            }],
+            Some((1e-4, 1e-2)),
+        )
+        .unwrap();
+        let s = std::fs::read_to_string(&p).unwrap();
+        assert!(s.starts_with("<svg") && s.contains("valley") && s.contains("<polyline"));
+        let p2 = d.path().join("p.svg");
+        panels(
+            &p2,
+            "t",
+            "step",
+            &[Panel {
+                y_label: "lr".into(),
+                series: vec![Series {
+                    name: "lr".into(),
+                    points: vec![(0.0, 1.0), (1.0, 2.0)],
+                    color: 0,
+                    faint: false,
+                }],
+            }],
+        )
+        .unwrap();
+        assert!(std::fs::read_to_string(&p2).unwrap().contains("<polyline"));
+    }
+}

@@ -1,0 +1,307 @@
+//! Schedules of a run: named presets, `[schedule]` tables in lrate-core's serde
+//! format ([`AnySchedule`]), and the adjustments training makes to them (peak lr
+//! from `--max-lr`/the range test, cycle length from the epochs).
+
+use anyhow::{anyhow, bail, Context, Result};
+use lrate_core::{
+    AnySchedule, ConstantConfig, CosineAnnealingConfig, Cyclic, CyclicConfig, ExponentialConfig,
+    MultiStepConfig, OneCycle, OneCycleConfig, Schedule, StepConfig, WarmRestartsConfig,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{MaxLr, TrainOptions};
+
+/// The schedule type of config files: any lrate-core schedule, sequences of up to 4.
+pub type Any = AnySchedule<f32, 4>;
+
+/// Names accepted by `--schedule`.
+pub const NAMES: &str =
+    "onecycle, onecycle-pytorch, clr, clr2, sgdr, step, multistep, cosine, exponential, constant";
+
+/// A validated schedule; serialises as lrate-core's [`AnySchedule`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RunSchedule(pub Any);
+
+impl Schedule<f32> for RunSchedule {
+    fn lr(&self, step: u32) -> f32 {
+        self.0.lr(step)
+    }
+    fn momentum(&self, step: u32) -> Option<f32> {
+        self.0.momentum(step)
+    }
+}
+
+impl RunSchedule {
+    /// As JSON (stored in checkpoints).
+    pub fn to_json(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::to_value(self)?)
+    }
+
+    /// From JSON; validated again by lrate-core.
+    pub fn from_json(v: &serde_json::Value) -> Result<Self> {
+        Ok(serde_json::from_value(v.clone())?)
+    }
+
+    /// Largest lr over steps `0..steps`.
+    pub fn peak(&self, steps: u32) -> f32 {
+        (0..steps.max(1)).map(|s| self.lr(s)).fold(0.0, f32::max)
+    }
+}
+
+fn core<T>(r: Result<T, lrate_core::ConfigError>, what: &str) -> Result<T> {
+    r.map_err(|e| anyhow!("{what}: {e}"))
+}
+
+/// A named preset with peak `max_lr` (and lower bound `min_lr` where the
+/// schedule has one) over `total` steps of `steps_per_epoch` each.
+///
+/// * `onecycle`: fastai `fit_one_cycle` (pct_start 0.25, div 25, div_final 1e5,
+///   momentum 0.95→0.85→0.95); `onecycle-pytorch`: PyTorch `OneCycleLR` defaults.
+/// * `clr`/`clr2`: triangular / triangular2 CLR between `min_lr` (default
+///   `max_lr/4`) and `max_lr`, two cycles over the run (step size total/4; Smith
+///   2017 recommends 2–10 epochs), momentum cycled 0.9→0.8.
+/// * `sgdr`: cosine warm restarts (Loshchilov & Hutter 2017), first period one
+///   epoch, doubling (T_mult 2), eta_min 0.
+/// * `step`: ×0.1 every third of the run; `multistep`: ×0.1 at 50 % and 75 %.
+/// * `cosine`: cosine annealing to 0 over the run.
+/// * `exponential`: decays to `max_lr/100` over the run.
+/// * `constant`: `max_lr` throughout.
+pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32) -> Result<Any> {
+    let total = total.max(1);
+    let lo = min_lr.unwrap_or(max_lr / 4.0);
+    let what = format!("schedule `{name}`");
+    let any: Any = match name.to_ascii_lowercase().as_str() {
+        "onecycle" | "1cycle" | "one-cycle" | "onecycle-fastai" => {
+            core(OneCycle::fastai(max_lr, total), &what)?.into()
+        }
+        "onecycle-pytorch" => core(OneCycle::pytorch(max_lr, total), &what)?.into(),
+        "clr" | "triangular" | "clr2" | "triangular2" => {
+            let mut c = CyclicConfig::new(lo, max_lr, (total / 4).max(1));
+            if name.ends_with('2') {
+                c.mode = lrate_core::CyclicMode::Triangular2;
+            }
+            core(c.build(), &what)?.into()
+        }
+        "sgdr" | "warm-restarts" => core(
+            WarmRestartsConfig::new(max_lr, spe.max(1), 2, 0.0).build(),
+            &what,
+        )?
+        .into(),
+        "step" => core(StepConfig::new(max_lr, (total / 3).max(1)).build(), &what)?.into(),
+        "multistep" => {
+            let m = [(total / 2).max(1), (total * 3 / 4).max(2)];
+            let m: Vec<u32> = if m[1] > m[0] { m.to_vec() } else { vec![m[0]] };
+            core(
+                core(MultiStepConfig::new(max_lr, &m, 0.1), &what)?.build(),
+                &what,
+            )?
+            .into()
+        }
+        "cosine" => core(
+            CosineAnnealingConfig::new(max_lr, total, 0.0).build(),
+            &what,
+        )?
+        .into(),
+        "exponential" => {
+            let gamma = 0.01f32.powf(1.0 / total as f32);
+            core(ExponentialConfig::new(max_lr, gamma).build(), &what)?.into()
+        }
+        "constant" => core(ConstantConfig::new(max_lr).build(), &what)?.into(),
+        _ => bail!("unknown schedule `{name}` (expected one of: {NAMES})"),
+    };
+    Ok(any)
+}
+
+/// Parses a `[schedule]` table (lrate-core's format, e.g. `[schedule.one_cycle]`).
+pub fn from_table(v: &toml::Value) -> Result<Any> {
+    v.clone()
+        .try_into::<Any>()
+        .map_err(|e| anyhow!("invalid [schedule] table: {e}"))
+}
+
+/// Sets the peak lr of a schedule from a table (and the lower bound of a CLR).
+pub fn with_peak(any: Any, max_lr: f32, min_lr: Option<f32>) -> Result<Any> {
+    let what = "schedule with --max-lr";
+    Ok(match any {
+        AnySchedule::OneCycle(s) => {
+            let mut c = *s.config();
+            c.max_lr = max_lr;
+            core(c.build(), what)?.into()
+        }
+        AnySchedule::Cyclic(s) => {
+            let old = *s.config();
+            let base_lr =
+                min_lr.unwrap_or(max_lr * old.base_lr / old.max_lr.max(f32::MIN_POSITIVE));
+            let c = CyclicConfig {
+                base_lr,
+                max_lr,
+                ..old
+            };
+            let s: Cyclic = core(c.build(), what)?;
+            s.into()
+        }
+        AnySchedule::Constant(_) => core(ConstantConfig::new(max_lr).build(), what)?.into(),
+        AnySchedule::Step(s) => core(
+            StepConfig {
+                base_lr: max_lr,
+                ..*s.config()
+            }
+            .build(),
+            what,
+        )?
+        .into(),
+        AnySchedule::MultiStep(s) => {
+            let mut c = s.config().clone();
+            c.base_lr = max_lr;
+            core(c.build(), what)?.into()
+        }
+        AnySchedule::Exponential(s) => core(
+            ExponentialConfig {
+                base_lr: max_lr,
+                ..*s.config()
+            }
+            .build(),
+            what,
+        )?
+        .into(),
+        AnySchedule::CosineAnnealing(s) => core(
+            CosineAnnealingConfig {
+                base_lr: max_lr,
+                ..*s.config()
+            }
+            .build(),
+            what,
+        )?
+        .into(),
+        AnySchedule::WarmRestarts(s) => core(
+            WarmRestartsConfig {
+                base_lr: max_lr,
+                ..*s.config()
+            }
+            .build(),
+            what,
+        )?
+        .into(),
+        _ => bail!(
+            "--max-lr cannot be applied to this kind of [schedule] table; \
+             leave max_lr unset to use the table's learning rates"
+        ),
+    })
+}
+
+/// Stretches the schedules whose length is the run's (1cycle `total_steps`,
+/// cosine `t_max`) to `total` steps; others are left as written.
+pub fn with_length(any: Any, total: u32) -> Result<Any> {
+    let what = "schedule length";
+    Ok(match any {
+        AnySchedule::OneCycle(s) => core(
+            OneCycleConfig {
+                total_steps: total,
+                ..*s.config()
+            }
+            .build(),
+            what,
+        )?
+        .into(),
+        AnySchedule::CosineAnnealing(s) => core(
+            CosineAnnealingConfig {
+                t_max: total,
+                ..*s.config()
+            }
+            .build(),
+            what,
+        )?
+        .into(),
+        other => other,
+    })
+}
+
+/// Short name of a schedule for reports.
+pub fn kind_name(any: &Any) -> &'static str {
+    match any {
+        AnySchedule::Constant(_) => "constant",
+        AnySchedule::Step(_) => "step",
+        AnySchedule::MultiStep(_) => "multistep",
+        AnySchedule::Exponential(_) => "exponential",
+        AnySchedule::Polynomial(_) => "polynomial",
+        AnySchedule::Linear(_) => "linear",
+        AnySchedule::ConstantFactor(_) => "constant_factor",
+        AnySchedule::InverseTime(_) => "inverse_time",
+        AnySchedule::CosineAnnealing(_) => "cosine",
+        AnySchedule::WarmRestarts(_) => "sgdr",
+        AnySchedule::Cyclic(_) => "clr",
+        AnySchedule::OneCycle(_) => "onecycle",
+        AnySchedule::PiecewiseConstant(_) => "piecewise",
+        AnySchedule::Warmup(_) => "warmup",
+        AnySchedule::Sequential(_) => "sequential",
+    }
+}
+
+/// The schedule of a training run; `max_lr` comes from `--max-lr` or the range test.
+pub fn for_training(
+    o: &TrainOptions,
+    max_lr: Option<f32>,
+    min_lr: Option<f32>,
+    total: u32,
+    spe: u32,
+) -> Result<(String, RunSchedule)> {
+    if let Some(t) = &o.schedule_table {
+        let any = from_table(t)?;
+        let any = with_length(any, total)?;
+        let any = match max_lr {
+            Some(m) => with_peak(any, m, min_lr)?,
+            None => any,
+        };
+        return Ok((kind_name(&any).to_string(), RunSchedule(any)));
+    }
+    let name = o.schedule_name.clone().unwrap_or_else(|| "onecycle".into());
+    let max_lr = max_lr.context("internal: a named schedule needs a max lr")?;
+    let any = named(&name, max_lr, min_lr, total, spe)?;
+    Ok((name, RunSchedule(any)))
+}
+
+/// Whether the run's max lr comes from the `[schedule]` table itself.
+pub fn lr_from_table(o: &TrainOptions) -> bool {
+    o.schedule_table.is_some() && o.max_lr == MaxLr::FromSchedule
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_peak_at_max_lr() {
+        for n in NAMES.split(", ") {
+            let s = RunSchedule(named(n, 0.4, Some(0.1), 100, 10).unwrap());
+            let p = s.peak(100);
+            assert!((p - 0.4).abs() < 1e-3, "{n}: peak {p}");
+            assert!(
+                (0..100).all(|t| s.lr(t).is_finite() && s.lr(t) >= 0.0),
+                "{n}"
+            );
+        }
+        let oc = RunSchedule(named("onecycle", 0.4, None, 100, 10).unwrap());
+        assert_eq!(oc.momentum(0), Some(0.95));
+        assert!(named("warp", 0.4, None, 100, 10).is_err());
+    }
+
+    #[test]
+    fn table_round_trip_and_overrides() {
+        let t: toml::Value = toml::from_str(
+            "[one_cycle]\nmax_lr = 0.1\ntotal_steps = 10\npct_start = 0.3\ndiv_factor = 25.0\n\
+             final_div_factor = 1e4\ncycle_momentum = true\nbase_momentum = 0.85\nmax_momentum = 0.95\n",
+        )
+        .unwrap();
+        let any = from_table(&t).unwrap();
+        let any = with_length(any, 200).unwrap();
+        let any = with_peak(any, 0.5, None).unwrap();
+        let s = RunSchedule(any);
+        assert!((s.peak(200) - 0.5).abs() < 1e-3);
+        let back = RunSchedule::from_json(&s.to_json().unwrap()).unwrap();
+        assert_eq!(back, s);
+        let bad: toml::Value =
+            toml::from_str("[one_cycle]\nmax_lr = -1.0\ntotal_steps = 10\n").unwrap();
+        assert!(from_table(&bad).is_err());
+    }
+}

@@ -1,0 +1,551 @@
+//! End-to-end tests of the `lrate` binary: small runs on the built-in data,
+//! exact resume, Ctrl-C, divergence, corrupt input files and the schedule printer.
+//!
+//! Sizes are kept small so that the whole file runs in well under a minute with
+//! the binary built at opt-level ≥ 1.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use lrate::data::{cifar10, idx};
+use lrate::metrics::Metrics;
+
+fn lrate(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lrate"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("cannot run the lrate binary")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn ok(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "lrate failed: {}", stderr(o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    let last = out.lines().last().expect("no stdout");
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
+}
+
+fn fails(o: &Output, needles: &[&str]) {
+    let e = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected exit 1, got {:?}: {e}",
+        o.status
+    );
+    assert!(!e.contains("panicked"), "panic instead of an error: {e}");
+    for n in needles {
+        assert!(e.contains(n), "stderr lacks `{n}`: {e}");
+    }
+}
+
+/// Small synthetic runs: 2048 training images in batches of 32.
+const SMALL: [&str; 8] = [
+    "--limit-train",
+    "2048",
+    "--limit-test",
+    "1000",
+    "--batch",
+    "32",
+    "--no-progress",
+    "--seed",
+];
+
+#[test]
+fn find_and_one_epoch_beat_chance() {
+    let d = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "train",
+        "--epochs",
+        "1",
+        "--start-lr",
+        "1e-4",
+        "--num-it",
+        "80",
+        "--out",
+        "run",
+    ];
+    args.extend(SMALL);
+    args.push("1");
+    let s = ok(&lrate(d.path(), &args));
+    let acc = s["test_acc"].as_f64().unwrap();
+    assert!(acc >= 0.25, "one epoch reached only {acc} (chance is 0.1)");
+    assert_eq!(s["epochs"], 1);
+    assert!(s["max_lr"].as_f64().unwrap() > 1e-3);
+    for k in ["seconds", "img_per_s"] {
+        assert!(s[k].as_f64().unwrap() > 0.0, "{k}");
+    }
+    let run = d.path().join("run");
+    for f in [
+        "lr_find.csv",
+        "lr_find.json",
+        "lr_find.svg",
+        "metrics.csv",
+        "training.svg",
+        "checkpoint.safetensors",
+    ] {
+        assert!(run.join(f).is_file(), "{f} missing");
+    }
+    // The range test itself learned: its smoothed loss fell by at least 10 %.
+    let j: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("lr_find.json")).unwrap()).unwrap();
+    let drop = j["loss_drop"].as_f64().unwrap();
+    assert!(drop >= 0.1, "range test loss fell by only {drop}");
+    assert!(j["bounds"]["max_lr"].as_f64().unwrap() > j["bounds"]["min_lr"].as_f64().unwrap());
+    let csv = std::fs::read_to_string(run.join("lr_find.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 81);
+    let m = Metrics::read(&run.join("metrics.csv")).unwrap();
+    assert_eq!(m.steps.len(), 64);
+    assert_eq!(m.epochs.len(), 1);
+    // 1cycle: the momentum falls while the lr rises.
+    assert!(m.steps[0].momentum > m.steps[20].momentum);
+    assert!(m.steps[0].lr < m.steps[20].lr);
+    let svg = std::fs::read_to_string(run.join("lr_find.svg")).unwrap();
+    assert!(svg.contains("near-min") && svg.contains("valley"));
+}
+
+fn step_rows(dir: &Path) -> Metrics {
+    Metrics::read(&dir.join("metrics.csv")).unwrap()
+}
+
+fn assert_same_run(a: &Metrics, b: &Metrics) {
+    assert_eq!(a.steps.len(), b.steps.len());
+    for (x, y) in a.steps.iter().zip(&b.steps) {
+        assert_eq!((x.step, x.epoch), (y.step, y.epoch));
+        assert_eq!(
+            x.lr.to_bits(),
+            y.lr.to_bits(),
+            "lr differs at step {}",
+            x.step
+        );
+        assert_eq!(
+            x.momentum.to_bits(),
+            y.momentum.to_bits(),
+            "momentum differs at step {}",
+            x.step
+        );
+        assert!(
+            (x.loss - y.loss).abs() <= 1e-4 * x.loss.abs().max(1.0),
+            "loss differs at step {}: {} vs {}",
+            x.step,
+            x.loss,
+            y.loss
+        );
+    }
+    assert_eq!(a.epochs.len(), b.epochs.len());
+    for (x, y) in a.epochs.iter().zip(&b.epochs) {
+        assert!(
+            (x.test_acc - y.test_acc).abs() <= 0.002,
+            "accuracy {} vs {}",
+            x.test_acc,
+            y.test_acc
+        );
+    }
+}
+
+const RESUME: [&str; 13] = [
+    "train",
+    "--epochs",
+    "2",
+    "--max-lr",
+    "0.1",
+    "--limit-train",
+    "512",
+    "--limit-test",
+    "200",
+    "--batch",
+    "32",
+    "--no-progress",
+    "--seed",
+];
+
+#[test]
+fn resume_continues_exactly() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = RESUME.to_vec();
+    a.extend(["3", "--out", "straight"]);
+    let full = ok(&lrate(d.path(), &a));
+    assert_eq!(full["epochs"], 2);
+
+    let mut b = RESUME.to_vec();
+    b.extend(["3", "--out", "split", "--stop-after", "1"]);
+    let half = ok(&lrate(d.path(), &b));
+    assert_eq!(half["epochs"], 1);
+    assert_eq!(step_rows(&d.path().join("split")).steps.len(), 16);
+    let resumed = ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "split", "--no-progress"],
+    ));
+    assert_eq!(resumed["epochs"], 2);
+    assert_same_run(
+        &step_rows(&d.path().join("straight")),
+        &step_rows(&d.path().join("split")),
+    );
+
+    // A finished run resumes to nothing and says so in its summary.
+    let again = ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "split", "--no-progress"],
+    ));
+    assert_eq!(again["steps"], 32);
+
+    // Resuming where there is no checkpoint is a clean error.
+    fails(
+        &lrate(d.path(), &["train", "--resume", "--out", "nothing"]),
+        &["no checkpoint", "nothing"],
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_checkpoints_mid_epoch_and_resume_matches() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let d = tempfile::tempdir().unwrap();
+    // RESUME's run with 2048 training images (128 steps), so that it is still
+    // training when the signal comes.
+    let args = |out: &str| -> Vec<String> {
+        let mut v: Vec<String> = RESUME.iter().map(|s| s.to_string()).collect();
+        let i = v.iter().position(|a| a == "--limit-train").unwrap();
+        v[i + 1] = "2048".into();
+        v.extend(["4", "--out", out].map(String::from));
+        v
+    };
+    let b = args("cut");
+    // Same run but with more data, so that it is still training when the signal comes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lrate"))
+        .args(&b)
+        .current_dir(d.path())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("lrate ended before training: {log}");
+        }
+        log.push_str(&line);
+        if line.contains("lrate: training") {
+            break;
+        }
+    }
+    // The handler is installed before that line is printed; a short pause lets a
+    // few steps run (the run takes seconds, so it cannot finish first).
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{log}{rest}");
+    assert!(rest.contains("--resume"), "{rest}");
+    let cut = d.path().join("cut");
+    let m = step_rows(&cut);
+    assert!(
+        !m.steps.is_empty() && m.steps.len() < 128,
+        "{} steps before the interrupt",
+        m.steps.len()
+    );
+    ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "cut", "--no-progress"],
+    ));
+    let m = step_rows(&cut);
+    assert_eq!(m.steps.len(), 128);
+    // The learning-rate and momentum sequence is the one of an uninterrupted run
+    // of the same length (1cycle over 128 steps) …
+    let c = args("whole");
+    ok(&lrate(
+        d.path(),
+        &c.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_same_run(&step_rows(&d.path().join("whole")), &m);
+}
+
+/// SIGKILL in the second epoch: the checkpoint of the first survives, resume
+/// redoes only the lost epoch, and the run ends as an uninterrupted one.
+#[cfg(unix)]
+#[test]
+fn sigkill_loses_at_most_the_current_epoch() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let d = tempfile::tempdir().unwrap();
+    let args = |out: &str| -> Vec<String> {
+        let mut v: Vec<String> = RESUME.iter().map(|s| s.to_string()).collect();
+        let i = v.iter().position(|a| a == "--limit-train").unwrap();
+        v[i + 1] = "2048".into();
+        v.extend(["5", "--out", out].map(String::from));
+        v
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lrate"))
+        .args(args("killed"))
+        .current_dir(d.path())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("lrate ended before its first epoch finished: {log}");
+        }
+        log.push_str(&line);
+        if line.starts_with("epoch 1/2") {
+            break;
+        }
+    }
+    // The line is printed after the epoch's checkpoint is written.
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let killed = d.path().join("killed");
+    let ck = lrate::checkpoint::Checkpoint::load(&killed.join("checkpoint.safetensors")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&ck.meta).unwrap();
+    assert_eq!(meta["step"], 64, "the first epoch's checkpoint");
+    ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "killed", "--no-progress"],
+    ));
+    let whole = args("whole");
+    ok(&lrate(
+        d.path(),
+        &whole.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_same_run(&step_rows(&d.path().join("whole")), &step_rows(&killed));
+}
+
+#[test]
+fn divergence_stops_with_a_clear_message_and_keeps_the_last_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    // lr 0.05 for the first epoch (8 steps), then 1e6.
+    std::fs::write(
+        d.path().join("boom.toml"),
+        "[run]\nepochs = 3\nbatch = 64\nlimit_train = 512\nlimit_test = 100\nout = \"boom\"\n\
+         [schedule.piecewise_constant]\nboundaries = [8]\nvalues = [0.05, 1e6]\n",
+    )
+    .unwrap();
+    let o = lrate(
+        d.path(),
+        &["train", "--config", "boom.toml", "--no-progress"],
+    );
+    fails(
+        &o,
+        &[
+            "diverged",
+            "lower --max-lr",
+            "last good checkpoint",
+            "checkpoint.safetensors",
+        ],
+    );
+    let e = stderr(&o);
+    let step: u32 = e
+        .split("at step ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(step >= 8, "{e}");
+    assert!(d.path().join("boom/checkpoint.safetensors").is_file());
+    let ck =
+        lrate::checkpoint::Checkpoint::load(&d.path().join("boom/checkpoint.safetensors")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&ck.meta).unwrap();
+    // The checkpoint is the one of the last epoch that finished before the bad step.
+    assert_eq!(meta["step"].as_u64().unwrap(), u64::from(step / 8 * 8));
+    assert!(ck.model.iter().all(|t| t.2.iter().all(|v| v.is_finite())));
+}
+
+fn write_idx(dir: &Path, prefix: &str, n: usize) {
+    let px: Vec<u8> = (0..n * 28 * 28).map(|i| (i % 255) as u8).collect();
+    let lb: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    std::fs::write(
+        dir.join(format!("{prefix}-images-idx3-ubyte")),
+        idx::encode_images(n, 28, 28, &px),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join(format!("{prefix}-labels-idx1-ubyte")),
+        idx::encode_labels(&lb),
+    )
+    .unwrap();
+}
+
+#[test]
+fn corrupt_files_give_clean_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let m = d.path().join("m");
+    std::fs::create_dir(&m).unwrap();
+    let find = |spec: &str| {
+        lrate(
+            d.path(),
+            &[
+                "find",
+                "--data",
+                spec,
+                "--num-it",
+                "5",
+                "--out",
+                "o",
+                "--no-progress",
+            ],
+        )
+    };
+    let spec = format!("mnist:{}", m.display());
+
+    fails(&find(&spec), &["missing file", "train-images-idx3-ubyte"]);
+    write_idx(&m, "train", 20);
+    write_idx(&m, "t10k", 10);
+    // A valid set works (and is tiny).
+    assert!(find(&spec).status.success());
+
+    let img = m.join("t10k-images-idx3-ubyte");
+    let good = std::fs::read(&img).unwrap();
+    let mut bad = good.clone();
+    bad[2] = 9;
+    std::fs::write(&img, &bad).unwrap();
+    fails(&find(&spec), &["wrong magic", "t10k-images-idx3-ubyte"]);
+    std::fs::write(&img, &good[..good.len() - 100]).unwrap();
+    fails(&find(&spec), &["truncated", "t10k-images-idx3-ubyte"]);
+    std::fs::write(&img, &good).unwrap();
+
+    let lbl = m.join("train-labels-idx1-ubyte");
+    std::fs::write(&lbl, idx::encode_labels(&[1; 19])).unwrap();
+    fails(&find(&spec), &["count mismatch", "20 images", "19 labels"]);
+    let mut l = vec![1u8; 20];
+    l[7] = 200;
+    std::fs::write(&lbl, idx::encode_labels(&l)).unwrap();
+    fails(
+        &find(&spec),
+        &[
+            "label 200 of item 7 is out of range",
+            "train-labels-idx1-ubyte",
+        ],
+    );
+
+    // CIFAR-10 binary files.
+    let c = d.path().join("c");
+    std::fs::create_dir(&c).unwrap();
+    let cspec = format!("cifar10:{}", c.display());
+    for name in cifar10::TRAIN_FILES.iter().chain([&cifar10::TEST_FILE]) {
+        let px = vec![100u8; 4 * 3072];
+        std::fs::write(c.join(name), cifar10::encode(&[0, 1, 2, 3], &px)).unwrap();
+    }
+    let o = lrate(
+        d.path(),
+        &[
+            "find",
+            "--data",
+            &cspec,
+            "--num-it",
+            "3",
+            "--batch",
+            "8",
+            "--out",
+            "o",
+            "--no-progress",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = c.join("data_batch_4.bin");
+    let b = std::fs::read(&t).unwrap();
+    std::fs::write(&t, &b[..b.len() - 1]).unwrap();
+    fails(&find(&cspec), &["truncated", "data_batch_4.bin"]);
+    std::fs::remove_file(&t).unwrap();
+    fails(&find(&cspec), &["missing file", "data_batch_4.bin"]);
+
+    // Bad specs, bad config, cuda without the feature, resume of a broken checkpoint.
+    fails(&find("imagenet:/x"), &["unknown data spec"]);
+    fails(
+        &lrate(d.path(), &["train", "--model", "vgg"]),
+        &["unknown model `vgg`"],
+    );
+    std::fs::write(d.path().join("bad.toml"), "[run]\nepochz = 3\n").unwrap();
+    fails(
+        &lrate(d.path(), &["train", "--config", "bad.toml"]),
+        &["bad.toml", "epochz"],
+    );
+    #[cfg(not(feature = "cuda"))]
+    fails(&lrate(d.path(), &["train", "--device", "cuda"]), &["cuda"]);
+    std::fs::create_dir(d.path().join("ck")).unwrap();
+    std::fs::write(
+        d.path().join("ck/checkpoint.safetensors"),
+        b"\x10\0\0\0\0\0\0\0{not json}",
+    )
+    .unwrap();
+    fails(
+        &lrate(d.path(), &["train", "--resume", "--out", "ck"]),
+        &["checkpoint.safetensors"],
+    );
+}
+
+#[test]
+fn schedule_prints_and_plots() {
+    let d = tempfile::tempdir().unwrap();
+    let o = lrate(
+        d.path(),
+        &[
+            "schedule",
+            "--schedule",
+            "onecycle",
+            "--max-lr",
+            "0.4",
+            "--steps",
+            "100",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let rows: Vec<Vec<f64>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 100);
+    let peak = rows.iter().map(|r| r[1]).fold(0.0, f64::max);
+    assert!((peak - 0.4).abs() < 1e-3);
+    assert!((rows[0][2] - 0.95).abs() < 1e-6);
+
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for (file, steps) in [("onecycle.toml", "1248"), ("sgdr.toml", "1092")] {
+        let cfg = example.join(file);
+        let o = lrate(
+            d.path(),
+            &[
+                "schedule",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--steps",
+                steps,
+                "--out",
+                "plot",
+            ],
+        );
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        let csv = std::fs::read_to_string(d.path().join("plot/schedule.csv")).unwrap();
+        assert_eq!(csv.lines().count(), steps.parse::<usize>().unwrap() + 1);
+        assert!(std::fs::read_to_string(d.path().join("plot/schedule.svg"))
+            .unwrap()
+            .contains("<polyline"));
+    }
+    fails(
+        &lrate(d.path(), &["schedule", "--schedule", "warp"]),
+        &["unknown schedule `warp`"],
+    );
+    fails(&lrate(d.path(), &["schedule"]), &["give a schedule"]);
+}

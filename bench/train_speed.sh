@@ -36,7 +36,8 @@ print(f"MEASURE wall={wall:.2f} cpu={ru.ru_utime + ru.ru_stime:.2f} peak_rss_mib
 PY
 }
 
-field() { sed -n "s/.*$1=\([^ ,}]*\).*/\1/p" | head -n 1; }
+# Value of `key=value` where key is a whole word (so img_per_s does not match eval_img_per_s).
+field() { sed -n "s/^\(.*[ {]\)\{0,1\}$1=\([^ ,}]*\).*/\2/p" | head -n 1; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$THREADS batch=$BATCH"
 printf '%-8s %-8s %12s %12s %10s\n' model impl img/s peak_MiB cpu/wall

@@ -22,3 +22,8 @@ pub use range_test::{
 pub use real::Real;
 pub use schedule::Schedule;
 pub use schedules::*;
+
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

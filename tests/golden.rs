@@ -608,3 +608,38 @@ pub fn trajectory<F: Real>(
     }
     Ok(out)
 }
+
+/// Runs every case of a golden file through `run` (in `f64`, then `f32`), prints
+/// `ok`/`FAIL` per case and `parity: K/N cases`, and panics with every failure.
+///
+/// `run` returns how many steps needed the restart-step allowance (0 for none).
+pub fn check_cases(
+    label: &str,
+    cases: &[Value],
+    run: impl Fn(&Value, bool) -> Result<usize, String>,
+) {
+    let mut failures = Vec::new();
+    for case in cases {
+        let name = case["name"].as_str().unwrap_or("?");
+        let result = run(case, true)
+            .map_err(|e| format!("f64: {e}"))
+            .and_then(|n| run(case, false).map(|_| n).map_err(|e| format!("f32: {e}")));
+        match result {
+            Ok(0) => println!("ok   {name}"),
+            Ok(n) => println!("ok   {name} ({n} restart step(s) matched the previous cycle's end)"),
+            Err(e) => {
+                println!("FAIL {name}: {e}");
+                failures.push(format!("{name}: {e}"));
+            }
+        }
+    }
+    println!(
+        "parity: {}/{} cases",
+        cases.len() - failures.len(),
+        cases.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{label} parity failures: {failures:#?}"
+    );
+}

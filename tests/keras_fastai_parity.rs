@@ -25,7 +25,8 @@
 
 use lrate_core::{AnySchedule, Real};
 use lrate_tests::golden::{
-    close, fastai_schedule, golden_path, keras_schedule, load, numbers, trajectory, Built, ABS_TOL,
+    check_cases, close, fastai_schedule, golden_path, keras_schedule, load, numbers, trajectory,
+    Built, ABS_TOL,
 };
 use serde_json::Value;
 
@@ -97,32 +98,11 @@ fn keras_fastai_parity() {
     };
     let golden = load(&path);
     let cases = golden["cases"].as_array().expect("`cases` must be a list");
-    let mut failures = Vec::new();
-    for case in cases {
-        let name = case["name"].as_str().unwrap_or("?");
-        let result = run_case::<f64>(case)
-            .map_err(|e| format!("f64: {e}"))
-            .and_then(|n| {
-                run_case::<f32>(case)
-                    .map(|_| n)
-                    .map_err(|e| format!("f32: {e}"))
-            });
-        match result {
-            Ok(0) => println!("ok   {name}"),
-            Ok(n) => println!("ok   {name} ({n} restart step(s) matched the previous cycle's end)"),
-            Err(e) => {
-                println!("FAIL {name}: {e}");
-                failures.push(format!("{name}: {e}"));
-            }
+    check_cases("Keras/fastai", cases, |case, f64| {
+        if f64 {
+            run_case::<f64>(case)
+        } else {
+            run_case::<f32>(case)
         }
-    }
-    println!(
-        "parity: {}/{} cases",
-        cases.len() - failures.len(),
-        cases.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "Keras/fastai parity failures: {failures:#?}"
-    );
+    });
 }

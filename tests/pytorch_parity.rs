@@ -9,7 +9,7 @@
 
 use lrate_core::Real;
 use lrate_tests::golden::{
-    close, golden_path, load, numbers, pytorch_schedule, trajectory, ABS_TOL,
+    check_cases, close, golden_path, load, numbers, pytorch_schedule, trajectory, ABS_TOL,
 };
 use serde_json::Value;
 
@@ -47,27 +47,12 @@ fn pytorch_parity() {
     };
     let golden = load(&path);
     let cases = golden["cases"].as_array().expect("`cases` must be a list");
-    let mut failures = Vec::new();
-    for case in cases {
-        let name = case["name"].as_str().unwrap_or("?");
-        let result = run_case::<f64>(case)
-            .map_err(|e| format!("f64: {e}"))
-            .and_then(|()| run_case::<f32>(case).map_err(|e| format!("f32: {e}")));
-        match result {
-            Ok(()) => println!("ok   {name}"),
-            Err(e) => {
-                println!("FAIL {name}: {e}");
-                failures.push(format!("{name}: {e}"));
-            }
+    check_cases("PyTorch", cases, |case, f64| {
+        if f64 {
+            run_case::<f64>(case)
+        } else {
+            run_case::<f32>(case)
         }
-    }
-    println!(
-        "parity: {}/{} cases",
-        cases.len() - failures.len(),
-        cases.len()
-    );
-    assert!(
-        failures.is_empty(),
-        "PyTorch parity failures: {failures:#?}"
-    );
+        .map(|()| 0)
+    });
 }

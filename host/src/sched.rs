@@ -123,6 +123,20 @@ pub fn from_table(v: &toml::Value) -> Result<Any> {
 /// Sets the peak lr of a schedule from a table (and the lower bound of a CLR).
 pub fn with_peak(any: Any, max_lr: f32, min_lr: Option<f32>) -> Result<Any> {
     let what = "schedule with --max-lr";
+    // Rebuilds a schedule whose config starts at `base_lr` with `base_lr = max_lr`.
+    macro_rules! peak {
+        ($s:expr, $cfg:ident) => {
+            core(
+                $cfg {
+                    base_lr: max_lr,
+                    ..*$s.config()
+                }
+                .build(),
+                what,
+            )?
+            .into()
+        };
+    }
     Ok(match any {
         AnySchedule::OneCycle(s) => {
             let mut c = *s.config();
@@ -142,47 +156,15 @@ pub fn with_peak(any: Any, max_lr: f32, min_lr: Option<f32>) -> Result<Any> {
             s.into()
         }
         AnySchedule::Constant(_) => core(ConstantConfig::new(max_lr).build(), what)?.into(),
-        AnySchedule::Step(s) => core(
-            StepConfig {
-                base_lr: max_lr,
-                ..*s.config()
-            }
-            .build(),
-            what,
-        )?
-        .into(),
+        AnySchedule::Step(s) => peak!(s, StepConfig),
         AnySchedule::MultiStep(s) => {
             let mut c = s.config().clone();
             c.base_lr = max_lr;
             core(c.build(), what)?.into()
         }
-        AnySchedule::Exponential(s) => core(
-            ExponentialConfig {
-                base_lr: max_lr,
-                ..*s.config()
-            }
-            .build(),
-            what,
-        )?
-        .into(),
-        AnySchedule::CosineAnnealing(s) => core(
-            CosineAnnealingConfig {
-                base_lr: max_lr,
-                ..*s.config()
-            }
-            .build(),
-            what,
-        )?
-        .into(),
-        AnySchedule::WarmRestarts(s) => core(
-            WarmRestartsConfig {
-                base_lr: max_lr,
-                ..*s.config()
-            }
-            .build(),
-            what,
-        )?
-        .into(),
+        AnySchedule::Exponential(s) => peak!(s, ExponentialConfig),
+        AnySchedule::CosineAnnealing(s) => peak!(s, CosineAnnealingConfig),
+        AnySchedule::WarmRestarts(s) => peak!(s, WarmRestartsConfig),
         _ => bail!(
             "--max-lr cannot be applied to this kind of [schedule] table; \
              leave max_lr unset to use the table's learning rates"

@@ -1,6 +1,6 @@
 //! Cyclical learning rates, CLR (PyTorch `CyclicLR`).
 
-use super::util::{finite, fu, non_negative, nonzero, pow_log2, powi, rule};
+use super::util::{finite, fu, momentum_range, non_negative, nonzero, pow_log2, powi, rule};
 use crate::{ConfigError, Real, Schedule};
 
 /// The amplitude policy of [`Cyclic`] (PyTorch `mode`).
@@ -100,13 +100,7 @@ impl<F: Real> CyclicConfig<F> {
             "in (0, 1]",
         )?;
         if self.cycle_momentum {
-            finite("base_momentum", self.base_momentum)?;
-            finite("max_momentum", self.max_momentum)?;
-            rule(
-                "max_momentum",
-                self.max_momentum >= self.base_momentum,
-                "≥ base_momentum",
-            )?;
+            momentum_range(self.base_momentum, self.max_momentum)?;
         }
         Ok(())
     }

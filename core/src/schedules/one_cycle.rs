@@ -1,6 +1,6 @@
 //! The 1cycle policy (PyTorch `OneCycleLR`, fastai `fit_one_cycle`).
 
-use super::util::{finite, fu, nonzero, positive, rule, Anneal};
+use super::util::{finite, fu, momentum_range, nonzero, positive, rule, Anneal};
 use crate::{ConfigError, Real, Schedule};
 
 /// Where 1cycle's phases start and end: the two libraries place them slightly
@@ -154,13 +154,7 @@ impl<F: Real> OneCycleConfig<F> {
         finite("final_div_factor", self.final_div_factor)?;
         rule("final_div_factor", self.final_div_factor >= F::ONE, "≥ 1")?;
         if self.cycle_momentum {
-            finite("base_momentum", self.base_momentum)?;
-            finite("max_momentum", self.max_momentum)?;
-            rule(
-                "max_momentum",
-                self.max_momentum >= self.base_momentum,
-                "≥ base_momentum",
-            )?;
+            momentum_range(self.base_momentum, self.max_momentum)?;
             if let Some(m) = self.final_momentum {
                 finite("final_momentum", m)?;
             }

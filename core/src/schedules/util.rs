@@ -50,6 +50,14 @@ pub(crate) fn rule(field: &'static str, ok: bool, rule: &'static str) -> Result<
     }
 }
 
+/// Momentum bounds of a schedule that cycles momentum (CLR, 1cycle): both finite
+/// and `max_momentum ≥ base_momentum`.
+pub(crate) fn momentum_range<F: Real>(base: F, max: F) -> Result<(), ConfigError> {
+    finite("base_momentum", base)?;
+    finite("max_momentum", max)?;
+    rule("max_momentum", max >= base, "≥ base_momentum")
+}
+
 /// Saturates a result that may have overflowed: NaN → 0 (it can only come from
 /// `0 · ∞`, whose limit here is 0), ±∞ → ±`F::MAX`.
 #[inline]

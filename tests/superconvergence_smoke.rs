@@ -8,16 +8,14 @@
 //!
 //! The script runs the `lrate` command line. This test binary is that command
 //! line too (`harness = false`): started with `LRATE_TESTS_RUN_AS_CLI` set, its
-//! `main` parses the arguments and calls `lrate::app::run` exactly as
-//! `host/src/main.rs` does, so the test needs no separately built binary.
+//! `main` calls `lrate::app::main`, the same entry point as
+//! `host/src/main.rs`, so the test needs no separately built binary.
 //!
 //! Skipped, with a notice, when `bash` or `python3` is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command as Process, ExitCode, Stdio};
 
-use clap::Parser;
-use lrate::cli::{Cli, Command, TrainArgs};
 use serde_json::Value;
 
 /// Environment variable that turns this binary into the `lrate` command line.
@@ -25,7 +23,7 @@ const AS_CLI: &str = "LRATE_TESTS_RUN_AS_CLI";
 
 fn main() -> ExitCode {
     if std::env::var_os(AS_CLI).is_some() {
-        return run_as_cli();
+        return lrate::app::main();
     }
     match smoke() {
         Ok(()) => {
@@ -35,21 +33,6 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("test superconvergence_smoke ... FAILED\n{e}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-/// `lrate` itself (the body of `host/src/main.rs`).
-fn run_as_cli() -> ExitCode {
-    let cli = Cli::parse();
-    match lrate::app::run(
-        cli.command
-            .unwrap_or_else(|| Command::Train(Box::<TrainArgs>::default())),
-    ) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("lrate: error: {e:#}");
-            ExitCode::from(lrate::app::exit_code(&e))
         }
     }
 }

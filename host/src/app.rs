@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 
-use crate::cli::Command;
+use crate::cli::{Cli, Command, TrainArgs};
 use crate::interrupt::EXIT_INTERRUPTED;
 use crate::train::Stop;
 
@@ -32,5 +32,22 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<Stop>() {
         Some(Stop::Interrupted { .. }) => EXIT_INTERRUPTED as u8,
         _ => 1,
+    }
+}
+
+/// The whole `lrate` program: parses the command line (no command = the main job, a default
+/// `train`), runs it, and maps an error to its message and exit code.
+pub fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    let cli = Cli::parse();
+    match run(cli
+        .command
+        .unwrap_or_else(|| Command::Train(Box::<TrainArgs>::default())))
+    {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lrate: error: {e:#}");
+            std::process::ExitCode::from(exit_code(&e))
+        }
     }
 }

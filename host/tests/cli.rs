@@ -163,6 +163,54 @@ const RESUME: [&str; 13] = [
     "--seed",
 ];
 
+/// RESUME's run with 2048 training images, the given `--seed` and an `--out` directory.
+#[cfg(unix)]
+fn long_resume_args(seed: &str, out: &str) -> Vec<String> {
+    let mut v: Vec<String> = RESUME.iter().map(|s| s.to_string()).collect();
+    let i = v.iter().position(|a| a == "--limit-train").unwrap();
+    v[i + 1] = "2048".into();
+    v.extend([seed, "--out", out].map(String::from));
+    v
+}
+
+/// Starts `lrate args` in `dir` and reads its stderr until a line satisfies `until`
+/// (panicking, with the log, if it ends first: "lrate ended before {what}").
+/// Returns the running child, the rest of its stderr and the log so far.
+#[cfg(unix)]
+fn spawn_until(
+    dir: &Path,
+    args: &[String],
+    what: &str,
+    until: impl Fn(&str) -> bool,
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStderr>,
+    String,
+) {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    #[allow(clippy::zombie_processes)] // the caller waits for it
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lrate"))
+        .args(args)
+        .current_dir(dir)
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("lrate ended before {what}: {log}");
+        }
+        log.push_str(&line);
+        if until(&line) {
+            return (child, err, log);
+        }
+    }
+}
+
 #[test]
 fn resume_continues_exactly() {
     let d = tempfile::tempdir().unwrap();
@@ -203,40 +251,13 @@ fn resume_continues_exactly() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_checkpoints_mid_epoch_and_resume_matches() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let d = tempfile::tempdir().unwrap();
     // RESUME's run with 2048 training images (128 steps), so that it is still
     // training when the signal comes.
-    let args = |out: &str| -> Vec<String> {
-        let mut v: Vec<String> = RESUME.iter().map(|s| s.to_string()).collect();
-        let i = v.iter().position(|a| a == "--limit-train").unwrap();
-        v[i + 1] = "2048".into();
-        v.extend(["4", "--out", out].map(String::from));
-        v
-    };
-    let b = args("cut");
-    // Same run but with more data, so that it is still training when the signal comes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lrate"))
-        .args(&b)
-        .current_dir(d.path())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    loop {
-        let mut line = String::new();
-        if err.read_line(&mut line).unwrap() == 0 {
-            panic!("lrate ended before training: {log}");
-        }
-        log.push_str(&line);
-        if line.contains("lrate: training") {
-            break;
-        }
-    }
+    let args = |out: &str| long_resume_args("4", out);
+    let (mut child, mut err, log) = spawn_until(d.path(), &args("cut"), "training", |line| {
+        line.contains("lrate: training")
+    });
     // The handler is installed before that line is printed; a short pause lets a
     // few steps run (the run takes seconds, so it cannot finish first).
     std::thread::sleep(std::time::Duration::from_millis(50));
@@ -278,36 +299,14 @@ fn ctrl_c_checkpoints_mid_epoch_and_resume_matches() {
 #[cfg(unix)]
 #[test]
 fn sigkill_loses_at_most_the_current_epoch() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-
     let d = tempfile::tempdir().unwrap();
-    let args = |out: &str| -> Vec<String> {
-        let mut v: Vec<String> = RESUME.iter().map(|s| s.to_string()).collect();
-        let i = v.iter().position(|a| a == "--limit-train").unwrap();
-        v[i + 1] = "2048".into();
-        v.extend(["5", "--out", out].map(String::from));
-        v
-    };
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lrate"))
-        .args(args("killed"))
-        .current_dir(d.path())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut log = String::new();
-    loop {
-        let mut line = String::new();
-        if err.read_line(&mut line).unwrap() == 0 {
-            panic!("lrate ended before its first epoch finished: {log}");
-        }
-        log.push_str(&line);
-        if line.starts_with("epoch 1/2") {
-            break;
-        }
-    }
+    let args = |out: &str| long_resume_args("5", out);
+    let (mut child, _err, _log) = spawn_until(
+        d.path(),
+        &args("killed"),
+        "its first epoch finished",
+        |line| line.starts_with("epoch 1/2"),
+    );
     // The line is printed after the epoch's checkpoint is written.
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();

@@ -28,6 +28,7 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn main() {
+    lrate::allocator::tune();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let get = |name: &str| {
         args.iter()

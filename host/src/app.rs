@@ -4,7 +4,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command, TrainArgs};
 use crate::interrupt::EXIT_INTERRUPTED;
-use crate::train::Stop;
+use crate::stop::Stop;
 
 /// Runs one subcommand. `train` prints its summary as one JSON line on stdout.
 pub fn run(cmd: Command) -> Result<()> {
@@ -20,10 +20,6 @@ pub fn run(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Schedule(a) => crate::schedule_cmd::run(&a),
-        Command::Export(a) => {
-            let out = a.out.unwrap_or_else(|| crate::export::DEFAULT_OUT.into());
-            crate::export::run(&out, a.seed.unwrap_or(crate::export::DEFAULT_SEED))
-        }
     }
 }
 
@@ -40,6 +36,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
 pub fn main() -> std::process::ExitCode {
     use clap::Parser;
     let cli = Cli::parse();
+    crate::allocator::tune();
     match run(cli
         .command
         .unwrap_or_else(|| Command::Train(Box::<TrainArgs>::default())))

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::MaxLr;
+
 /// `lrate`: find the learning-rate bounds with the range test, train a CNN with
 /// 1cycle, CLR, SGDR or a classic schedule, and plot what happened.
 ///
@@ -28,8 +30,6 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Print (CSV) and plot a schedule without training.
     Schedule(ScheduleArgs),
-    /// Train the firmware's base model and write its weights file.
-    Export(ExportArgs),
 }
 
 /// Options shared by `find` and `train`.
@@ -109,9 +109,10 @@ pub struct TrainArgs {
     /// exponential | constant (replaces the schedule table of the config file) [default: onecycle]
     #[arg(long, value_name = "NAME")]
     pub schedule: Option<String>,
-    /// Peak learning rate, or `auto` to take it from a range test [default: auto]
+    /// Peak learning rate, or `auto` to take it from a range test, or `schedule` to keep
+    /// the config file's [schedule] table's own rates [default: auto, or schedule with a table]
     #[arg(long, value_name = "X|auto")]
-    pub max_lr: Option<String>,
+    pub max_lr: Option<MaxLr>,
     /// Number of epochs [default: 8 on synthetic data, 5 otherwise]
     #[arg(long, value_name = "N")]
     pub epochs: Option<u32>,
@@ -145,15 +146,4 @@ pub struct ScheduleArgs {
     /// Write DIR/schedule.csv and DIR/schedule.svg instead of printing CSV.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-}
-
-/// `lrate export`.
-#[derive(Debug, Args, Clone)]
-pub struct ExportArgs {
-    /// Output weights file [default: firmware/model/base.bin]
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
-    /// Seed of the weights and the training data [default: 2026]
-    #[arg(long)]
-    pub seed: Option<u64>,
 }

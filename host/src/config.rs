@@ -2,6 +2,12 @@
 //! command-line flags, merged in that order (a flag beats the file, the file
 //! beats the default).
 //!
+//! The layering is ripgrep's `LowArgs` → `HiArgs`: [`crate::cli`] and [`FileConfig`] hold
+//! what was written (optional strings and numbers); [`resolve_common`] and
+//! [`resolve_train`] turn them once into typed values ([`CommonConfig`], [`TrainOptions`]:
+//! [`ModelKind`], [`Device`], [`OptimizerKind`], [`BoundsRule`], [`DataSpec`], [`MaxLr`]),
+//! and nothing after that parses a string again.
+//!
 //! ```toml
 //! [run]
 //! data = "synthetic"
@@ -26,11 +32,17 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
+use lrate_core::RangeTestConfig;
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{CommonArgs, TrainArgs};
+use crate::data::{self, DataSpec, LoadOptions, Split};
+use crate::device::Device;
 use crate::nn::{ModelKind, OptimizerKind};
+use crate::sched;
+
+pub use crate::bounds_rule::BoundsRule;
 
 /// `[run]`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -128,43 +140,18 @@ impl FileConfig {
     }
 }
 
-/// The optimizer of a run.
+/// The optimizer of a run: its kind with the fixed hyper-parameters, and the momentum
+/// (SGD) or β1 (Adam) used where the schedule sets none.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerConfig {
-    /// `"sgd"` or `"adam"`.
-    pub adam: bool,
+    /// SGD or Adam, with weight decay, Nesterov, β2, ε.
+    pub kind: OptimizerKind,
     /// Momentum (SGD) or β1 (Adam) where the schedule sets none.
     pub momentum: f32,
-    /// Nesterov momentum (SGD only).
-    pub nesterov: bool,
-    /// Weight decay.
-    pub weight_decay: f32,
-    /// Adam β2.
-    pub beta2: f32,
-    /// Adam ε.
-    pub eps: f32,
-}
-
-impl OptimizerConfig {
-    /// The nn layer's optimizer kind.
-    pub fn kind(&self) -> OptimizerKind {
-        if self.adam {
-            OptimizerKind::Adam {
-                beta2: self.beta2,
-                eps: self.eps,
-                weight_decay: self.weight_decay,
-            }
-        } else {
-            OptimizerKind::Sgd {
-                nesterov: self.nesterov,
-                weight_decay: self.weight_decay,
-            }
-        }
-    }
 }
 
 /// The range test of a run.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FindConfig {
     /// First lr.
     pub start_lr: f32,
@@ -172,17 +159,25 @@ pub struct FindConfig {
     pub end_lr: f32,
     /// Batches.
     pub num_it: u32,
-    /// Suggestion rule that sets the bounds (see [`crate::find::parse_rule`]).
-    pub suggestion: String,
+    /// The rule that reads `max_lr` off the curve.
+    pub rule: BoundsRule,
 }
 
-/// Everything shared by `find` and `train`, resolved.
+impl FindConfig {
+    /// lrate-core's range-test configuration: exponential sweep from `start_lr` to `end_lr`
+    /// over `num_it` batches, fastai's smoothing and divergence rule.
+    pub fn range_test(&self) -> RangeTestConfig<f32> {
+        RangeTestConfig::default().range(self.start_lr, self.end_lr, self.num_it)
+    }
+}
+
+/// Everything shared by `find` and `train`, resolved and typed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CommonConfig {
-    /// Data spec.
-    pub data: String,
-    /// Model name.
-    pub model: String,
+    /// The data set.
+    pub data: DataSpec,
+    /// The network.
+    pub model: ModelKind,
     /// Batch size.
     pub batch: usize,
     /// Seed.
@@ -192,7 +187,7 @@ pub struct CommonConfig {
     /// Test subset.
     pub limit_test: Option<usize>,
     /// Device.
-    pub device: String,
+    pub device: Device,
     /// Output directory.
     pub out: PathBuf,
     /// Optimizer.
@@ -202,9 +197,19 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
-    /// The model kind.
-    pub fn model_kind(&self) -> Result<ModelKind> {
-        Ok(self.model.parse::<ModelKind>()?)
+    /// How [`data::load`] shapes the split of this run.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            limit_train: self.limit_train,
+            limit_test: self.limit_test,
+            seed: self.seed,
+            ..LoadOptions::default()
+        }
+    }
+
+    /// Loads the run's data ([`data::load`] with [`CommonConfig::load_options`]).
+    pub fn load_data(&self) -> Result<Split> {
+        data::load(&self.data, &self.load_options())
     }
 }
 
@@ -224,33 +229,57 @@ fn check_unit(name: &str, v: f32) -> Result<f32> {
     }
 }
 
-/// Merges defaults, file and flags for the options `find` and `train` share.
-pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
-    let opt_kind = a
+/// Parses a bounds rule name (see [`BoundsRule`]).
+pub fn parse_rule(s: &str) -> Result<BoundsRule> {
+    s.parse::<BoundsRule>().map_err(|e| anyhow!("{e}"))
+}
+
+fn resolve_optimizer(a: &CommonArgs, f: &FileConfig) -> Result<OptimizerConfig> {
+    let name = a
         .optimizer
         .clone()
         .or(f.optimizer.kind.clone())
         .unwrap_or_else(|| "sgd".into());
-    let adam = match opt_kind.to_ascii_lowercase().as_str() {
-        "sgd" => false,
-        "adam" => true,
+    let weight_decay = a.weight_decay.or(f.optimizer.weight_decay).unwrap_or(5e-4);
+    if !(weight_decay.is_finite() && weight_decay >= 0.0) {
+        bail!("weight_decay must be ≥ 0, got {weight_decay}");
+    }
+    let nesterov = f.optimizer.nesterov.unwrap_or(false);
+    let kind = match name.to_ascii_lowercase().as_str() {
+        "sgd" => OptimizerKind::Sgd {
+            nesterov,
+            weight_decay,
+        },
+        "adam" => {
+            if nesterov {
+                bail!("nesterov applies to sgd only");
+            }
+            OptimizerKind::Adam {
+                beta2: check_unit("beta2", f.optimizer.beta2.unwrap_or(0.99))?,
+                eps: check_positive("eps", f.optimizer.eps.unwrap_or(1e-8))?,
+                weight_decay,
+            }
+        }
         o => bail!("unknown optimizer `{o}` (expected sgd or adam)"),
     };
-    let batch = a.batch.or(f.run.batch).unwrap_or(128);
-    if batch == 0 {
-        bail!("--batch must be at least 1");
-    }
+    let momentum = check_unit(
+        "momentum",
+        a.momentum.or(f.optimizer.momentum).unwrap_or(0.9),
+    )?;
+    Ok(OptimizerConfig { kind, momentum })
+}
+
+fn resolve_find(a: &CommonArgs, f: &FileConfig) -> Result<FindConfig> {
+    let rule = match a.suggestion.as_deref().or(f.find.suggestion.as_deref()) {
+        Some(s) => parse_rule(s)?,
+        None => BoundsRule::DEFAULT,
+    };
     let find = FindConfig {
         start_lr: check_positive("start_lr", a.start_lr.or(f.find.start_lr).unwrap_or(1e-7))?,
         end_lr: check_positive("end_lr", a.end_lr.or(f.find.end_lr).unwrap_or(10.0))?,
         num_it: a.num_it.or(f.find.num_it).unwrap_or(100),
-        suggestion: a
-            .suggestion
-            .clone()
-            .or(f.find.suggestion.clone())
-            .unwrap_or_else(|| "near-min".into()),
+        rule,
     };
-    crate::find::parse_rule(&find.suggestion)?;
     if find.end_lr <= find.start_lr {
         bail!(
             "end_lr ({}) must be above start_lr ({})",
@@ -261,58 +290,53 @@ pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
     if find.num_it < 2 {
         bail!("num_it must be at least 2");
     }
-    let c = CommonConfig {
-        data: a
-            .data
-            .clone()
-            .or(f.run.data.clone())
-            .unwrap_or_else(|| "synthetic".into()),
-        model: a
-            .model
-            .clone()
-            .or(f.run.model.clone())
-            .unwrap_or_else(|| "cnn-s".into()),
+    Ok(find)
+}
+
+/// Merges defaults, file and flags for the options `find` and `train` share.
+pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
+    let batch = a.batch.or(f.run.batch).unwrap_or(128);
+    if batch == 0 {
+        bail!("--batch must be at least 1");
+    }
+    let data = a
+        .data
+        .as_deref()
+        .or(f.run.data.as_deref())
+        .unwrap_or("synthetic");
+    let model = a
+        .model
+        .as_deref()
+        .or(f.run.model.as_deref())
+        .unwrap_or("cnn-s");
+    let device = a
+        .device
+        .as_deref()
+        .or(f.run.device.as_deref())
+        .unwrap_or("cpu");
+    Ok(CommonConfig {
+        data: data.parse()?,
+        model: model.parse()?,
         batch,
         seed: a.seed.or(f.run.seed).unwrap_or(0),
         limit_train: a.limit_train.or(f.run.limit_train),
         limit_test: a.limit_test.or(f.run.limit_test),
-        device: a
-            .device
-            .clone()
-            .or(f.run.device.clone())
-            .unwrap_or_else(|| "cpu".into()),
+        device: device.parse()?,
         out: a
             .out
             .clone()
             .or(f.run.out.clone())
-            .unwrap_or_else(|| PathBuf::from("runs/lrate")),
-        optimizer: OptimizerConfig {
-            adam,
-            momentum: check_unit(
-                "momentum",
-                a.momentum.or(f.optimizer.momentum).unwrap_or(0.9),
-            )?,
-            nesterov: f.optimizer.nesterov.unwrap_or(false),
-            weight_decay: {
-                let wd = a.weight_decay.or(f.optimizer.weight_decay).unwrap_or(5e-4);
-                if !(wd.is_finite() && wd >= 0.0) {
-                    bail!("weight_decay must be ≥ 0, got {wd}");
-                }
-                wd
-            },
-            beta2: check_unit("beta2", f.optimizer.beta2.unwrap_or(0.99))?,
-            eps: check_positive("eps", f.optimizer.eps.unwrap_or(1e-8))?,
-        },
-        find,
-    };
-    c.model_kind()?;
-    if c.optimizer.nesterov && c.optimizer.adam {
-        bail!("nesterov applies to sgd only");
-    }
-    Ok(c)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT)),
+        optimizer: resolve_optimizer(a, f)?,
+        find: resolve_find(a, f)?,
+    })
 }
 
-/// `--max-lr`: a number or `auto` (range test).
+/// The output directory when neither `--out` nor the config file names one.
+pub const DEFAULT_OUT: &str = "runs/lrate";
+
+/// `--max-lr`: a number or `auto` (range test); the one type of the peak learning rate
+/// from the command line to the schedule.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum MaxLr {
     /// Run the range test and use its bounds.
@@ -335,9 +359,18 @@ impl std::str::FromStr for MaxLr {
         }
         let v: f32 = s
             .parse()
-            .map_err(|_| anyhow::anyhow!("--max-lr must be a number or `auto`, got `{s}`"))?;
+            .map_err(|_| anyhow!("--max-lr must be a number or `auto`, got `{s}`"))?;
         Ok(MaxLr::Fixed(check_positive("max_lr", v)?))
     }
+}
+
+/// Where the schedule of a run comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScheduleSource {
+    /// A named preset (`--schedule NAME` or `[run] schedule`; default `onecycle`).
+    Named(String),
+    /// The config file's `[schedule]` table, in lrate-core's format.
+    Table(sched::Any),
 }
 
 /// The `train`-only options, resolved.
@@ -349,46 +382,58 @@ pub struct TrainOptions {
     pub epochs: u32,
     /// Peak lr or auto.
     pub max_lr: MaxLr,
-    /// Schedule name given by flag or `[run] schedule` (None: the file's
-    /// `[schedule]` table, or the default 1cycle).
-    pub schedule_name: Option<String>,
-    /// The file's `[schedule]` table.
-    pub schedule_table: Option<toml::Value>,
+    /// The schedule.
+    pub schedule: ScheduleSource,
+}
+
+impl FileConfig {
+    /// Reads `path` when given, else the empty configuration.
+    pub fn read_opt(path: Option<&Path>) -> Result<Self> {
+        path.map_or_else(|| Ok(Self::default()), Self::read)
+    }
 }
 
 /// Merges defaults, the `--config` file and the flags of `lrate train`.
 pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
-    let f = match &a.common.config {
-        Some(p) => FileConfig::read(p)?,
-        None => FileConfig::default(),
-    };
+    let f = FileConfig::read_opt(a.common.config.as_deref())?;
     let common = resolve_common(&a.common, &f)?;
-    let default_epochs = if common.data == "synthetic" { 8 } else { 5 };
+    let default_epochs = if common.data == DataSpec::Synthetic {
+        8
+    } else {
+        5
+    };
     let epochs = a.epochs.or(f.run.epochs).unwrap_or(default_epochs);
     if epochs == 0 {
         bail!("--epochs must be at least 1");
     }
-    let max_lr = match (&a.max_lr, &f.run.max_lr) {
-        (Some(s), _) => s.parse()?,
+    let max_lr = match (a.max_lr, &f.run.max_lr) {
+        (Some(m), _) => m,
         (None, Some(MaxLrValue::Number(v))) => MaxLr::Fixed(check_positive("max_lr", *v)?),
         (None, Some(MaxLrValue::Text(s))) => s.parse()?,
         (None, None) if f.schedule.is_some() && a.schedule.is_none() => MaxLr::FromSchedule,
         (None, None) => MaxLr::Auto,
     };
     // A --schedule flag replaces the file's [schedule] table.
-    let (schedule_name, schedule_table) = match &a.schedule {
-        Some(n) => (Some(n.clone()), None),
-        None => match f.schedule.clone() {
-            Some(t) => (None, Some(t)),
-            None => (f.run.schedule.clone(), None),
-        },
+    let schedule = match (&a.schedule, &f.schedule) {
+        (Some(n), _) => ScheduleSource::Named(n.clone()),
+        (None, Some(t)) => ScheduleSource::Table(sched::from_table(t).with_context(|| {
+            a.common
+                .config
+                .as_ref()
+                .map_or(String::new(), |p| p.display().to_string())
+        })?),
+        (None, None) => {
+            ScheduleSource::Named(f.run.schedule.clone().unwrap_or_else(|| "onecycle".into()))
+        }
     };
+    if let (ScheduleSource::Named(_), MaxLr::FromSchedule) = (&schedule, max_lr) {
+        bail!("--max-lr schedule needs a [schedule] table in the config file");
+    }
     Ok(TrainOptions {
         common,
         epochs,
         max_lr,
-        schedule_name,
-        schedule_table,
+        schedule,
     })
 }
 
@@ -412,12 +457,16 @@ mod tests {
         assert_eq!(o.epochs, 7);
         assert_eq!(o.common.batch, 64);
         assert_eq!(o.max_lr, MaxLr::Fixed(0.5));
-        assert_eq!(o.common.model, "mlp");
-        assert!(o.common.optimizer.adam);
+        assert_eq!(o.common.model, ModelKind::Mlp);
+        assert!(matches!(
+            o.common.optimizer.kind,
+            OptimizerKind::Adam { .. }
+        ));
         assert_eq!(o.common.optimizer.momentum, 0.8);
         assert_eq!(o.common.find.num_it, 50);
-        a.max_lr = Some("auto".into());
+        a.max_lr = Some(MaxLr::Auto);
         assert_eq!(resolve_train(&a).unwrap().max_lr, MaxLr::Auto);
+        assert_eq!(o.schedule, ScheduleSource::Named("onecycle".into()));
     }
 
     #[test]
@@ -429,8 +478,10 @@ mod tests {
         a.common.config = Some(p);
         let e = format!("{:#}", resolve_train(&a).unwrap_err());
         assert!(e.contains("c.toml") && e.contains("epoch"), "{e}");
+        assert!("fast".parse::<MaxLr>().is_err());
+        assert!("-1".parse::<MaxLr>().is_err());
         let a = TrainArgs {
-            max_lr: Some("fast".into()),
+            max_lr: Some(MaxLr::FromSchedule),
             ..TrainArgs::default()
         };
         assert!(resolve_train(&a).is_err());

@@ -6,104 +6,30 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use lrate_core::{Bounds, RangeTest, RangeTestConfig, Status, StopReason, Suggestion, Suggestions};
+use lrate_core::{Bounds, CurvePoint, RangeTest, RangeTestConfig, Status, StopReason, Suggestions};
 use serde::Serialize;
 
+use crate::bounds_rule::bounds_by;
 use crate::checkpoint::write_atomic;
 use crate::cli::FindArgs;
-use crate::config::{self, CommonConfig, FileConfig};
+use crate::config::{self, BoundsRule, CommonConfig, FileConfig};
 use crate::data::{batch, Split};
+use crate::device::{with_device, OnDevice};
 use crate::nn::{Model, NnDevice, Optimizer};
 use crate::plot;
-use crate::train::{load_data, progress};
+use crate::progress;
 
 /// A sweep whose smoothed loss fell by less than this fraction gets a warning.
 pub const MIN_DROP: f32 = 0.05;
 
 /// Capacity of the recorded curve: no decimation up to this many batches.
 pub const CURVE_CAPACITY: usize = 1024;
-/// How the recommended max_lr is read off the curve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BoundsRule {
-    /// A suggestion of lrate-core, used as is.
-    Core(Suggestion),
-    /// `near-min` (the default): a third of the lr at the lowest smoothed loss,
-    /// i.e. `10/3 ×` fastai's `minimum` suggestion (which is that lr / 10).
-    /// Smith (2018, *A disciplined approach to neural network hyper-parameters*,
-    /// §4.1) takes 1cycle's max_lr near the loss minimum of the range test; the
-    /// factor 3 backs off from the edge of divergence.
-    NearMin,
-}
-
-impl std::fmt::Display for BoundsRule {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            BoundsRule::Core(s) => write!(f, "{}", format!("{s:?}").to_lowercase()),
-            BoundsRule::NearMin => f.write_str("near-min"),
-        }
-    }
-}
-
-/// Parses a bounds rule name: `near-min` (default), or one of lrate-core's
-/// suggestions `valley`, `steep`, `slide`, `minimum`, `steepest`.
-///
-/// Why not fastai's `valley`: on the built-in data and on Fashion-MNIST it
-/// suggested ≈2e-3 where 1cycle trains best at 0.1–1 (37 % vs 77 % test
-/// accuracy on synthetic data after 4 epochs); `steep` is noisy on short sweeps
-/// (it picked 3e-6 from a noise dip in a 50-batch sweep).
-pub fn parse_rule(s: &str) -> Result<BoundsRule> {
-    Ok(match s.to_ascii_lowercase().as_str() {
-        "near-min" | "nearmin" => BoundsRule::NearMin,
-        "steep" => BoundsRule::Core(Suggestion::Steep),
-        "valley" => BoundsRule::Core(Suggestion::Valley),
-        "slide" => BoundsRule::Core(Suggestion::Slide),
-        "minimum" | "min" => BoundsRule::Core(Suggestion::Minimum),
-        "steepest" => BoundsRule::Core(Suggestion::Steepest),
-        _ => anyhow::bail!(
-            "unknown suggestion `{s}` (expected near-min, steep, valley, slide, minimum or steepest)"
-        ),
-    })
-}
-
-/// The bounds a rule gives on a finished range test: `max_lr` from the rule,
-/// `min_lr = max_lr / 4` ([`Bounds::DEFAULT_DIV`], Smith 2017 §3.3).
-pub fn bounds<const N: usize>(rt: &RangeTest<f32, N>, rule: BoundsRule) -> Option<Bounds<f32>> {
-    let div = Bounds::<f32>::DEFAULT_DIV as f32;
-    match rule {
-        BoundsRule::Core(s) => rt.bounds(s, div).ok(),
-        BoundsRule::NearMin => {
-            let max_lr = rt.suggest(Suggestion::Minimum)? * (10.0 / 3.0);
-            Bounds::new(max_lr, div).ok()
-        }
-    }
-}
-
-/// One batch of the sweep.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Row {
-    /// Learning rate.
-    pub lr: f32,
-    /// Loss of the batch (None when not finite).
-    pub raw_loss: Option<f32>,
-    /// Smoothed loss (None after a non-finite one).
-    pub smoothed_loss: Option<f32>,
-}
-
-/// Recommended schedule bounds.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct BoundsOut {
-    /// Lower bound.
-    pub min_lr: f32,
-    /// Upper bound.
-    pub max_lr: f32,
-}
-
 /// Everything the range test produced.
 #[derive(Clone, Debug, Serialize)]
 pub struct Outcome {
-    /// The curve.
+    /// The recorded curve (written to `lr_find.csv`, not to the JSON).
     #[serde(skip)]
-    pub rows: Vec<Row>,
+    pub rows: Vec<CurvePoint<f32>>,
     /// Why it stopped.
     pub stop_reason: String,
     /// Batches run.
@@ -112,9 +38,9 @@ pub struct Outcome {
     pub suggestions: Suggestions<f32>,
     /// The bounds: max_lr from the chosen suggestion, min_lr a quarter of it
     /// (Smith 2017, §3.3: the lower bound 1/3–1/4 of the upper one).
-    pub bounds: Option<BoundsOut>,
+    pub bounds: Option<Bounds<f32>>,
     /// Rule used for the bounds.
-    pub bounds_rule: String,
+    pub bounds_rule: BoundsRule,
     /// Relative drop of the smoothed loss from its first to its lowest value;
     /// below [`MIN_DROP`] the curve carries little information.
     pub loss_drop: f32,
@@ -133,13 +59,13 @@ pub fn range_test<D: NnDevice>(
     c: &CommonConfig,
     hide: bool,
 ) -> Result<Outcome> {
-    let cfg = RangeTestConfig::default().range(c.find.start_lr, c.find.end_lr, c.find.num_it);
-    let mut rt: RangeTest<f32, CURVE_CAPACITY> = RangeTest::new(cfg).map_err(core_err)?;
+    let mut rt: RangeTest<f32, CURVE_CAPACITY> =
+        RangeTest::new(c.find.range_test()).map_err(core_err)?;
     let initial = model.state();
-    let mut opt = Optimizer::new(c.optimizer.kind());
+    let mut opt = Optimizer::new(c.optimizer.kind);
     let tr = &split.train;
     let spe = batch::steps_per_epoch(tr.len(), c.batch);
-    let pb = progress(u64::from(c.find.num_it), "lr find".into(), hide);
+    let pb = progress::bar(u64::from(c.find.num_it), "lr find".into(), hide);
     // The sweep reads the data in its own seeded order (pass u32::MAX - k), so it
     // does not disturb the training order.
     let mut order = Vec::new();
@@ -166,21 +92,10 @@ pub fn range_test<D: NnDevice>(
     model
         .load_state(&initial)
         .context("cannot restore the model's initial weights after the range test")?;
-    let rows: Vec<Row> = rt
-        .curve()
-        .iter()
-        .map(|p| Row {
-            lr: p.lr,
-            raw_loss: p.raw_loss,
-            smoothed_loss: p.loss,
-        })
-        .collect();
-    let rule = parse_rule(&c.find.suggestion)?;
-    let bounds = bounds(&rt, rule).map(|b| BoundsOut {
-        min_lr: b.min_lr,
-        max_lr: b.max_lr,
-    });
-    let smoothed: Vec<f32> = rows.iter().filter_map(|r: &Row| r.smoothed_loss).collect();
+    let rows: Vec<CurvePoint<f32>> = rt.curve().iter().collect();
+    let rule = c.find.rule;
+    let bounds = bounds_by(&rt, rule, Bounds::<f32>::DEFAULT_DIV as f32).ok();
+    let smoothed: Vec<f32> = rows.iter().filter_map(|r| r.loss).collect();
     let loss_drop = match (smoothed.first(), smoothed.iter().copied().reduce(f32::min)) {
         (Some(&first), Some(best)) if first > 0.0 => (first - best) / first,
         _ => 0.0,
@@ -192,7 +107,7 @@ pub fn range_test<D: NnDevice>(
         batches: rt.batches(),
         suggestions: rt.suggestions(),
         bounds,
-        bounds_rule: rule.to_string(),
+        bounds_rule: rule,
         config: *rt.config(),
     })
 }
@@ -214,13 +129,7 @@ pub fn write_outputs(dir: &Path, o: &Outcome) -> Result<()> {
     let mut csv = String::from("lr,loss,smoothed_loss\n");
     let opt = |v: Option<f32>| v.map_or(String::new(), |v| v.to_string());
     for r in &o.rows {
-        let _ = writeln!(
-            csv,
-            "{:e},{},{}",
-            r.lr,
-            opt(r.raw_loss),
-            opt(r.smoothed_loss)
-        );
+        let _ = writeln!(csv, "{:e},{},{}", r.lr, opt(r.raw_loss), opt(r.loss));
     }
     write_atomic(&dir.join("lr_find.csv"), csv.as_bytes())?;
     write_atomic(
@@ -231,7 +140,7 @@ pub fn write_outputs(dir: &Path, o: &Outcome) -> Result<()> {
     let lrs: Vec<f64> = o.rows.iter().map(|r| f64::from(r.lr)).collect();
     let nan = |v: Option<f32>| v.map_or(f64::NAN, f64::from);
     let raw: Vec<f64> = o.rows.iter().map(|r| nan(r.raw_loss)).collect();
-    let sm: Vec<f64> = o.rows.iter().map(|r| nan(r.smoothed_loss)).collect();
+    let sm: Vec<f64> = o.rows.iter().map(|r| nan(r.loss)).collect();
     let chosen = o
         .bounds
         .map(|b| (format!("max_lr by {}", o.bounds_rule), Some(b.max_lr)));
@@ -302,43 +211,35 @@ pub fn print_report(o: &Outcome, dir: &Path) {
     );
 }
 
-/// Runs `lrate find`; returns the output directory.
-pub fn run(args: &FindArgs) -> Result<(Outcome, PathBuf)> {
-    let f = match &args.common.config {
-        Some(p) => FileConfig::read(p)?,
-        None => FileConfig::default(),
-    };
-    let c = config::resolve_common(&args.common, &f)?;
-    match c.device.as_str() {
-        "cpu" => run_on(&crate::nn::Cpu::default(), &c, args.common.no_progress),
-        #[cfg(feature = "cuda")]
-        "cuda" | "gpu" => {
-            let dev = dfdx::tensor::Cuda::try_build(0, 0)
-                .map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))?;
-            run_on(&dev, &c, args.common.no_progress)
-        }
-        #[cfg(not(feature = "cuda"))]
-        "cuda" | "gpu" => anyhow::bail!(
-            "--device cuda needs a build with the `cuda` feature (cargo build --release -p lrate --features cuda)"
-        ),
-        d => anyhow::bail!("unknown device `{d}` (expected cpu or cuda)"),
+/// `lrate find` as a job for [`with_device`].
+struct FindJob {
+    c: CommonConfig,
+    hide: bool,
+}
+
+impl OnDevice for FindJob {
+    type Output = (Outcome, PathBuf);
+    fn run<D: NnDevice>(self, dev: D) -> Result<Self::Output> {
+        let c = &self.c;
+        let split = c.load_data()?;
+        let tr = &split.train;
+        let mut model = Model::try_new(c.model, (tr.c, tr.h, tr.w), tr.num_classes, c.seed, &dev)?;
+        let o = range_test(&mut model, &split, c, self.hide)?;
+        write_outputs(&c.out, &o)?;
+        print_report(&o, &c.out);
+        Ok((o, c.out.clone()))
     }
 }
 
-fn run_on<D: NnDevice>(dev: &D, c: &CommonConfig, hide: bool) -> Result<(Outcome, PathBuf)> {
-    let split = load_data(c)?;
-    let tr = &split.train;
-    let mut model = Model::try_new(
-        c.model_kind()?,
-        (tr.c, tr.h, tr.w),
-        tr.num_classes,
-        c.seed,
-        dev,
-    )?;
-    let o = range_test(&mut model, &split, c, hide)?;
-    write_outputs(&c.out, &o)?;
-    print_report(&o, &c.out);
-    Ok((o, c.out.clone()))
+/// Runs `lrate find`; returns the outcome and the output directory.
+pub fn run(args: &FindArgs) -> Result<(Outcome, PathBuf)> {
+    let f = FileConfig::read_opt(args.common.config.as_deref())?;
+    let c = config::resolve_common(&args.common, &f)?;
+    let job = FindJob {
+        hide: args.common.no_progress,
+        c,
+    };
+    with_device(job.c.device, job)
 }
 
 #[cfg(test)]
@@ -368,8 +269,7 @@ mod tests {
         let c = config::resolve_common(&args, &f).unwrap();
         let tr = &split.train;
         let dev = crate::nn::Cpu::default();
-        let mut model =
-            Model::try_new(c.model_kind().unwrap(), (tr.c, tr.h, tr.w), 10, 0, &dev).unwrap();
+        let mut model = Model::try_new(c.model, (tr.c, tr.h, tr.w), 10, 0, &dev).unwrap();
         let before = model.state();
         let o = range_test(&mut model, &split, &c, true).unwrap();
         assert_eq!(model.state(), before);
@@ -381,10 +281,6 @@ mod tests {
         write_outputs(d.path(), &o).unwrap();
         let csv = std::fs::read_to_string(d.path().join("lr_find.csv")).unwrap();
         assert_eq!(csv.lines().count(), o.rows.len() + 1);
-        assert!(parse_rule("bogus").is_err());
-        assert_eq!(
-            parse_rule("VALLEY").unwrap(),
-            BoundsRule::Core(Suggestion::Valley)
-        );
+        assert!(config::parse_rule("bogus").is_err());
     }
 }

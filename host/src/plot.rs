@@ -1,11 +1,18 @@
-//! SVG plots (plotters' SVG backend, no system fonts needed): the range-test
+//! Plots as SVG (plotters' SVG backend) with a PNG copy beside each (the SVG rendered by
+//! resvg with a bundled font, DejaVu Sans, so no system font is needed): the range-test
 //! curve in the style of fastai's `Recorder.plot_lr_find`, and stacked
 //! lr / momentum / loss panels against the step.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context, Result};
+use resvg::{tiny_skia, usvg};
+
+use crate::checkpoint::write_atomic;
 use plotters::prelude::*;
+
+use crate::metrics::{Metrics, StepRow};
 
 /// One curve of a panel.
 pub struct Series {
@@ -37,16 +44,71 @@ pub struct Marker {
     pub loss: f64,
 }
 
+/// matplotlib's `tab10` palette.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
 fn color(i: usize) -> RGBColor {
-    const P: [RGBColor; 6] = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-    ];
-    P[i % P.len()]
+    PALETTE[i % PALETTE.len()]
+}
+
+/// Colours of the range-test markers: every palette entry except the curve's (0) and the
+/// bounds band's (2), so no two markers (up to 8) share a colour.
+fn marker_color(i: usize) -> RGBColor {
+    const MARKERS: [usize; 8] = [3, 1, 4, 5, 6, 7, 8, 9];
+    color(MARKERS[i % MARKERS.len()])
+}
+
+/// The bundled font: DejaVu Sans (Bitstream Vera licence, `host/assets/DejaVuSans-LICENSE.txt`).
+static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
+fn fonts() -> Arc<usvg::fontdb::Database> {
+    static DB: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
+    DB.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(FONT.to_vec());
+        db.set_sans_serif_family("DejaVu Sans");
+        Arc::new(db)
+    })
+    .clone()
+}
+
+/// The PNG that [`png_beside`] writes for `svg`: the same name with `.png`.
+pub fn png_path(svg: &Path) -> PathBuf {
+    svg.with_extension("png")
+}
+
+/// Renders the SVG file `svg` to a PNG of the same size beside it (see [`png_path`]).
+pub fn png_beside(svg: &Path) -> Result<PathBuf> {
+    let text = std::fs::read_to_string(svg)
+        .with_context(|| format!("{}: cannot read plot", svg.display()))?;
+    let opt = usvg::Options {
+        font_family: "DejaVu Sans".into(),
+        fontdb: fonts(),
+        ..usvg::Options::default()
+    };
+    let tree = usvg::Tree::from_str(&text, &opt)
+        .with_context(|| format!("{}: cannot parse plot", svg.display()))?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
+        .with_context(|| format!("{}: empty plot", svg.display()))?;
+    resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
+    let png = pixmap
+        .encode_png()
+        .with_context(|| format!("{}: cannot encode PNG", svg.display()))?;
+    let out = png_path(svg);
+    write_atomic(&out, &png)?;
+    Ok(out)
 }
 
 fn err<E: std::fmt::Debug>(path: &Path) -> impl FnOnce(E) -> anyhow::Error + '_ {
@@ -154,7 +216,7 @@ pub fn lr_find(
         if !(m.lr.is_finite() && m.lr > 0.0 && m.loss.is_finite()) {
             continue;
         }
-        let c = color(i + 1 + usize::from(i >= 1));
+        let c = marker_color(i);
         let y = m.loss.clamp(ylo, yhi);
         chart
             .draw_series(std::iter::once(Circle::new((m.lr, y), 6, c.filled())))
@@ -170,6 +232,8 @@ pub fn lr_find(
         .draw()
         .map_err(err(path))?;
     root.present().map_err(err(path))?;
+    drop(root);
+    png_beside(path)?;
     Ok(())
 }
 
@@ -234,6 +298,8 @@ pub fn panels(path: &Path, title: &str, x_label: &str, panels: &[Panel]) -> Resu
         }
     }
     root.present().map_err(err(path))?;
+    drop(root);
+    png_beside(path)?;
     Ok(())
 }
 
@@ -281,5 +347,86 @@ mod tests {
         )
         .unwrap();
         assert!(std::fs::read_to_string(&p2).unwrap().contains("<polyline"));
+        // The PNG copies: same size as the SVG, and the caption's text is drawn (dark pixels
+        // in the title strip, which only the bundled font can put there).
+        let png = tiny_skia::Pixmap::load_png(png_path(&p)).unwrap();
+        assert_eq!((png.width(), png.height()), (900, 560));
+        let dark_in_title = (0..900 * 30)
+            .filter(|i| {
+                let px = png.pixels()[*i];
+                px.red() < 100 && px.green() < 100 && px.blue() < 100
+            })
+            .count();
+        assert!(
+            dark_in_title > 50,
+            "no caption text in the PNG ({dark_in_title})"
+        );
+        let png2 = tiny_skia::Pixmap::load_png(png_path(&p2)).unwrap();
+        assert_eq!((png2.width(), png2.height()), (900, 320));
     }
+
+    #[test]
+    fn markers_never_share_a_colour_with_each_other_or_the_curve() {
+        let cs: Vec<RGBColor> = (0..8).map(marker_color).collect();
+        for (i, a) in cs.iter().enumerate() {
+            assert!(*a != color(0) && *a != color(2), "marker {i}");
+            assert!(cs[i + 1..].iter().all(|b| b != a), "marker {i}");
+        }
+    }
+}
+
+/// Draws `training.svg`: lr, momentum, loss and test accuracy against the step.
+pub fn metrics(m: &Metrics, path: &Path) -> Result<()> {
+    let pts = |f: &dyn Fn(&StepRow) -> f32| -> Vec<(f64, f64)> {
+        m.steps
+            .iter()
+            .map(|r| (f64::from(r.step), f64::from(f(r))))
+            .collect()
+    };
+    let mut ema = Vec::with_capacity(m.steps.len());
+    let (mut avg, beta) = (0f64, 0.98f64);
+    for (i, r) in m.steps.iter().enumerate() {
+        if r.loss.is_finite() {
+            avg = beta * avg + (1.0 - beta) * f64::from(r.loss);
+        }
+        ema.push((f64::from(r.step), avg / (1.0 - beta.powi(i as i32 + 1))));
+    }
+    let series = |name: &str, points, color, faint| Series {
+        name: name.into(),
+        points,
+        color,
+        faint,
+    };
+    let mut stack = vec![
+        Panel {
+            y_label: "learning rate".into(),
+            series: vec![series("lr", pts(&|r| r.lr), 0, false)],
+        },
+        Panel {
+            y_label: "momentum / beta1".into(),
+            series: vec![series("momentum", pts(&|r| r.momentum), 1, false)],
+        },
+        Panel {
+            y_label: "training loss".into(),
+            series: vec![
+                series("batch loss", pts(&|r| r.loss), 2, true),
+                series("smoothed (0.98)", ema, 2, false),
+            ],
+        },
+    ];
+    if !m.epochs.is_empty() {
+        stack.push(Panel {
+            y_label: "test accuracy".into(),
+            series: vec![series(
+                "test accuracy",
+                m.epochs
+                    .iter()
+                    .map(|e| (f64::from(e.step), f64::from(e.test_acc)))
+                    .collect(),
+                3,
+                false,
+            )],
+        });
+    }
+    panels(path, "lrate training", "step", &stack)
 }

@@ -4,12 +4,13 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use lrate_core::{
-    AnySchedule, ConstantConfig, CosineAnnealingConfig, Cyclic, CyclicConfig, ExponentialConfig,
-    MultiStepConfig, OneCycle, OneCycleConfig, Schedule, StepConfig, WarmRestartsConfig,
+    AnySchedule, Bounds, ConstantConfig, CosineAnnealingConfig, Cyclic, CyclicConfig,
+    ExponentialConfig, MultiStepConfig, OneCycle, OneCycleConfig, Schedule, StepConfig,
+    WarmRestartsConfig,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::{MaxLr, TrainOptions};
+use crate::config::ScheduleSource;
 
 /// The schedule type of config files: any lrate-core schedule, sequences of up to 4.
 pub type Any = AnySchedule<f32, 4>;
@@ -220,32 +221,48 @@ pub fn kind_name(any: &Any) -> &'static str {
     }
 }
 
-/// The schedule of a training run; `max_lr` comes from `--max-lr` or the range test.
+/// The peak of a run's schedule: `max_lr` from `--max-lr` or the range test, and the
+/// lower bound where the range test gave one (CLR's `base_lr`; presets default to `max_lr/4`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Peak {
+    /// Peak learning rate.
+    pub max_lr: f32,
+    /// Lower bound, if any.
+    pub min_lr: Option<f32>,
+}
+
+impl From<Bounds<f32>> for Peak {
+    fn from(b: Bounds<f32>) -> Self {
+        Peak {
+            max_lr: b.max_lr,
+            min_lr: Some(b.min_lr),
+        }
+    }
+}
+
+/// The schedule of a training run of `total` steps (`spe` per epoch) and its short name.
+/// `peak` is `None` only for a `[schedule]` table that keeps its own learning rates.
 pub fn for_training(
-    o: &TrainOptions,
-    max_lr: Option<f32>,
-    min_lr: Option<f32>,
+    source: &ScheduleSource,
+    peak: Option<Peak>,
     total: u32,
     spe: u32,
 ) -> Result<(String, RunSchedule)> {
-    if let Some(t) = &o.schedule_table {
-        let any = from_table(t)?;
-        let any = with_length(any, total)?;
-        let any = match max_lr {
-            Some(m) => with_peak(any, m, min_lr)?,
-            None => any,
-        };
-        return Ok((kind_name(&any).to_string(), RunSchedule(any)));
+    match source {
+        ScheduleSource::Table(any) => {
+            let any = with_length(any.clone(), total)?;
+            let any = match peak {
+                Some(p) => with_peak(any, p.max_lr, p.min_lr)?,
+                None => any,
+            };
+            Ok((kind_name(&any).to_string(), RunSchedule(any)))
+        }
+        ScheduleSource::Named(name) => {
+            let p = peak.context("internal: a named schedule needs a max lr")?;
+            let any = named(name, p.max_lr, p.min_lr, total, spe)?;
+            Ok((name.clone(), RunSchedule(any)))
+        }
     }
-    let name = o.schedule_name.clone().unwrap_or_else(|| "onecycle".into());
-    let max_lr = max_lr.context("internal: a named schedule needs a max lr")?;
-    let any = named(&name, max_lr, min_lr, total, spe)?;
-    Ok((name, RunSchedule(any)))
-}
-
-/// Whether the run's max lr comes from the `[schedule]` table itself.
-pub fn lr_from_table(o: &TrainOptions) -> bool {
-    o.schedule_table.is_some() && o.max_lr == MaxLr::FromSchedule
 }
 
 #[cfg(test)]

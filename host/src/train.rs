@@ -1,131 +1,39 @@
 //! `lrate train`: the training loop with schedule-driven lr and momentum,
 //! per-epoch evaluation, metrics, plots, checkpoints and exact resume.
+//!
+//! [`run`] resolves the options (or reads the checkpoint for `--resume`) and hands the run to
+//! [`with_device`]; [`start`] builds a fresh run (with the range test for `--max-lr auto`),
+//! [`train_epoch`] runs one epoch of [`train_step`]s, and [`resume::save`] writes a checkpoint
+//! after each.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use anyhow::{Context, Result};
 use lrate_core::Schedule;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
-use crate::config::{self, CommonConfig, MaxLr};
-use crate::data::{self, batch, DataSpec, LoadOptions, Split};
+use crate::config::{self, MaxLr, TrainOptions};
+use crate::data::{batch, Split};
+use crate::device::{with_device, OnDevice};
 use crate::find;
 use crate::interrupt;
+use crate::meta::{self, Meta};
 use crate::metrics::{EpochRow, Metrics, StepRow};
 use crate::nn::{Model, NnDevice, Optimizer};
 use crate::plot;
-use crate::sched::{self, RunSchedule};
+use crate::progress;
+use crate::resume::{self, RunState, Saved};
+use crate::sched::{self, Peak};
 
-/// File name of the checkpoint in the output directory.
-pub const CHECKPOINT: &str = "checkpoint.safetensors";
-/// File name of the metrics.
-pub const METRICS: &str = "metrics.csv";
-/// File name of the training plot.
+pub use crate::resume::{CHECKPOINT, METRICS};
+pub use crate::stop::Stop;
+
+/// File name of the training plot (a PNG of the same name is written beside it).
 pub const PLOT: &str = "training.svg";
 /// Batch size used for evaluation.
 pub const EVAL_BATCH: usize = 256;
-
-/// How a training run ended when it did not finish.
-#[derive(Debug)]
-pub enum Stop {
-    /// Ctrl-C: a checkpoint was written; `--resume` continues.
-    Interrupted {
-        /// The checkpoint.
-        checkpoint: PathBuf,
-        /// Step reached.
-        step: u32,
-    },
-    /// The loss became NaN or infinite.
-    Diverged {
-        /// Step of the bad loss.
-        step: u32,
-        /// Its learning rate.
-        lr: f32,
-        /// The loss value.
-        loss: f32,
-        /// The last good checkpoint, if any.
-        checkpoint: Option<PathBuf>,
-    },
-}
-
-impl std::fmt::Display for Stop {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Stop::Interrupted { checkpoint, step } => write!(
-                f,
-                "interrupted at step {step}; checkpoint written to {} (continue with --resume)",
-                checkpoint.display()
-            ),
-            Stop::Diverged {
-                step,
-                lr,
-                loss,
-                checkpoint,
-            } => {
-                write!(
-                    f,
-                    "training diverged: the loss became {loss} at step {step} (lr {lr:.3e}); \
-                     try a lower --max-lr (e.g. {:.1e})",
-                    lr / 3.0
-                )?;
-                match checkpoint {
-                    Some(c) => write!(f, "; the last good checkpoint is {}", c.display()),
-                    None => write!(
-                        f,
-                        "; no checkpoint was written (it failed in the first epoch)"
-                    ),
-                }
-            }
-        }
-    }
-}
-
-impl std::error::Error for Stop {}
-
-/// Everything a checkpoint needs besides the tensors; also the record of the
-/// resolved run configuration.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Meta {
-    /// Format version.
-    pub version: u32,
-    /// Next optimizer step to run.
-    pub step: u32,
-    /// Epoch of the next step.
-    pub epoch: u32,
-    /// Batch index of the next step within its epoch.
-    pub batch_in_epoch: u32,
-    /// Shared options (data, model, optimizer, seed …).
-    pub common: CommonConfig,
-    /// Epochs in the run.
-    pub epochs: u32,
-    /// Steps per epoch.
-    pub steps_per_epoch: u32,
-    /// Peak learning rate used.
-    pub max_lr: f32,
-    /// Lower bound (from the range test), if any.
-    pub min_lr: Option<f32>,
-    /// Short name of the schedule.
-    pub schedule_name: String,
-    /// The schedule (lrate-core's serde format).
-    pub schedule: serde_json::Value,
-    /// Seconds spent in training steps so far.
-    pub train_seconds: f64,
-    /// Seconds of the whole run so far.
-    pub total_seconds: f64,
-    /// Images trained on so far.
-    pub images: u64,
-    /// The run is complete.
-    pub finished: bool,
-    /// The RNG state: shuffles and augmentation are ChaCha8 streams derived from
-    /// `(common.seed, epoch[, batch])`, so `(seed, epoch, batch_in_epoch)` is the
-    /// whole state; recorded here explicitly for readers.
-    pub rng: String,
-}
 
 /// The result printed as the final JSON line.
 #[derive(Clone, Debug, Serialize)]
@@ -156,36 +64,6 @@ pub struct Summary {
     pub out: PathBuf,
 }
 
-/// Loads the data of a run.
-pub fn load_data(c: &CommonConfig) -> Result<Split> {
-    let spec: DataSpec = c.data.parse()?;
-    let split = data::load(
-        &spec,
-        &LoadOptions {
-            limit_train: c.limit_train,
-            limit_test: c.limit_test,
-            seed: c.seed,
-            ..LoadOptions::default()
-        },
-    )?;
-    Ok(split)
-}
-
-/// A progress bar on stderr, hidden when stderr is not a terminal or when asked.
-pub fn progress(len: u64, prefix: String, hidden: bool) -> ProgressBar {
-    let pb = ProgressBar::new(len);
-    if hidden || !std::io::stderr().is_terminal() {
-        pb.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    pb.set_style(
-        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg} ({elapsed}<{eta})")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    pb.set_prefix(prefix);
-    pb
-}
-
 /// Test accuracy in `[0, 1]`.
 pub fn evaluate<D: NnDevice>(model: &Model<D>, split: &Split) -> Result<f32> {
     let pred = model
@@ -199,116 +77,73 @@ pub fn evaluate<D: NnDevice>(model: &Model<D>, split: &Split) -> Result<f32> {
     Ok(ok as f32 / split.test.len().max(1) as f32)
 }
 
-/// Flags that shape a run and are therefore taken from the checkpoint on `--resume`.
-fn ignored_on_resume(a: &TrainArgs) -> Vec<&'static str> {
-    let c = &a.common;
-    [
-        ("--schedule", a.schedule.is_some()),
-        ("--max-lr", a.max_lr.is_some()),
-        ("--epochs", a.epochs.is_some()),
-        ("--data", c.data.is_some()),
-        ("--model", c.model.is_some()),
-        ("--batch", c.batch.is_some()),
-        ("--optimizer", c.optimizer.is_some()),
-        ("--momentum", c.momentum.is_some()),
-        ("--weight-decay", c.weight_decay.is_some()),
-        ("--seed", c.seed.is_some()),
-        ("--limit-train", c.limit_train.is_some()),
-        ("--limit-test", c.limit_test.is_some()),
-        ("--start-lr", c.start_lr.is_some()),
-        ("--end-lr", c.end_lr.is_some()),
-        ("--num-it", c.num_it.is_some()),
-        ("--suggestion", c.suggestion.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(n, set)| set.then_some(n))
-    .collect()
+/// How a run starts: from resolved options, or from a checkpoint.
+enum Start {
+    Fresh(Box<TrainOptions>),
+    Resume(Box<Saved>),
+}
+
+/// `lrate train` as a job for [`with_device`].
+struct TrainJob<'a> {
+    args: &'a TrainArgs,
+    start: Start,
+}
+
+impl OnDevice for TrainJob<'_> {
+    type Output = Summary;
+    fn run<D: NnDevice>(self, dev: D) -> Result<Summary> {
+        run_on(&dev, self.args, self.start)
+    }
 }
 
 /// Runs `lrate train`; returns the summary on success.
+///
+/// With `--resume` the configuration, including the device, comes from the checkpoint
+/// (`--device` overrides the device).
 pub fn run(args: &TrainArgs) -> Result<Summary> {
-    if args.resume {
-        let ignored = ignored_on_resume(args);
+    let (device, start) = if args.resume {
+        let ignored = resume::ignored_flags(args);
         if !ignored.is_empty() {
             eprintln!(
                 "lrate: warning: --resume continues the run as it was configured; ignoring {}",
                 ignored.join(", ")
             );
         }
-    }
-    let device = if args.resume {
-        args.common.device.clone()
+        let saved = Saved::read(&resume::dir(args)?)?;
+        let device = match &args.common.device {
+            Some(d) => d.parse()?,
+            None => saved.meta.common.device,
+        };
+        (device, Start::Resume(Box::new(saved)))
     } else {
-        None
+        let o = config::resolve_train(args)?;
+        (o.common.device, Start::Fresh(Box::new(o)))
     };
-    let opts = if args.resume {
-        None
-    } else {
-        Some(config::resolve_train(args)?)
-    };
-    let dev_name = match (&opts, &device) {
-        (Some(o), _) => o.common.device.clone(),
-        (None, Some(d)) => d.clone(),
-        (None, None) => "cpu".into(),
-    };
-    match dev_name.as_str() {
-        "cpu" => run_on(crate::nn::Cpu::default(), args, opts),
-        "cuda" | "gpu" => run_cuda(args, opts),
-        d => bail!("unknown device `{d}` (expected cpu or cuda)"),
-    }
+    with_device(device, TrainJob { args, start })
 }
 
-#[cfg(feature = "cuda")]
-fn run_cuda(args: &TrainArgs, opts: Option<config::TrainOptions>) -> Result<Summary> {
-    let dev = dfdx::tensor::Cuda::try_build(0, 0)
-        .map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))?;
-    run_on(dev, args, opts)
-}
-
-#[cfg(not(feature = "cuda"))]
-fn run_cuda(_: &TrainArgs, _: Option<config::TrainOptions>) -> Result<Summary> {
-    bail!("--device cuda needs a build with the `cuda` feature (cargo build --release -p lrate --features cuda)")
-}
-
-/// Output directory for `--resume`: the flag, else the config file's, else the default.
-fn resume_dir(args: &TrainArgs) -> Result<PathBuf> {
-    if let Some(o) = &args.common.out {
-        return Ok(o.clone());
-    }
-    if let Some(p) = &args.common.config {
-        if let Some(o) = config::FileConfig::read(p)?.run.out {
-            return Ok(o);
-        }
-    }
-    Ok(PathBuf::from("runs/lrate"))
-}
-
-struct State<D: NnDevice> {
-    meta: Meta,
-    model: Model<D>,
-    opt: Optimizer,
-    metrics: Metrics,
-    sched: RunSchedule,
-}
-
-fn start_fresh<D: NnDevice>(
+/// Builds a fresh run: the model from the seed, the peak lr from `--max-lr` (running the
+/// range test for `auto`), and the schedule over `epochs × steps per epoch`.
+pub fn start<D: NnDevice>(
     dev: &D,
-    o: config::TrainOptions,
+    o: TrainOptions,
     split: &Split,
     hide: bool,
     t0: Instant,
-) -> Result<State<D>> {
+) -> Result<RunState<D>> {
     let c = &o.common;
-    let kind = c.model_kind()?;
     let tr = &split.train;
-    let mut model = Model::try_new(kind, (tr.c, tr.h, tr.w), tr.num_classes, c.seed, dev)?;
+    let mut model = Model::try_new(c.model, (tr.c, tr.h, tr.w), tr.num_classes, c.seed, dev)?;
     let steps_per_epoch = batch::steps_per_epoch(tr.len(), c.batch) as u32;
     let total = steps_per_epoch
         .checked_mul(o.epochs)
         .context("epochs × steps per epoch overflows")?;
-    let (max_lr, min_lr) = match o.max_lr {
-        MaxLr::Fixed(v) => (Some(v), None),
-        MaxLr::FromSchedule => (None, None),
+    let peak = match o.max_lr {
+        MaxLr::Fixed(max_lr) => Some(Peak {
+            max_lr,
+            min_lr: None,
+        }),
+        MaxLr::FromSchedule => None,
         MaxLr::Auto => {
             eprintln!(
                 "lrate: --max-lr auto: running the range test ({} batches, lr {:.0e} -> {:.0e})",
@@ -321,14 +156,14 @@ fn start_fresh<D: NnDevice>(
                 "the range test found no usable bounds (the loss never decreased); \
                  give --max-lr explicitly or widen --start-lr/--end-lr"
             })?;
-            (Some(b.max_lr), Some(b.min_lr))
+            Some(Peak::from(b))
         }
     };
-    let (name, sched) = sched::for_training(&o, max_lr, min_lr, total, steps_per_epoch)?;
-    let max_lr = max_lr.unwrap_or_else(|| sched.peak(total));
-    let opt = Optimizer::new(c.optimizer.kind());
+    let (name, sched) = sched::for_training(&o.schedule, peak, total, steps_per_epoch)?;
+    // A `[schedule]` table keeps its own learning rates: its peak is read off the schedule.
+    let max_lr = peak.map_or_else(|| sched.peak(total), |p| p.max_lr);
     let meta = Meta {
-        version: 1,
+        version: meta::VERSION,
         step: 0,
         epoch: 0,
         batch_in_epoch: 0,
@@ -336,318 +171,224 @@ fn start_fresh<D: NnDevice>(
         epochs: o.epochs,
         steps_per_epoch,
         max_lr,
-        min_lr,
+        min_lr: peak.and_then(|p| p.min_lr),
         schedule_name: name,
         schedule: sched.to_json()?,
         train_seconds: 0.0,
         total_seconds: t0.elapsed().as_secs_f64(),
         images: 0,
         finished: false,
-        rng: rng_note(o.common.seed, 0, 0),
+        rng: Meta::rng_note(o.common.seed, 0, 0),
     };
-    Ok(State {
+    Ok(RunState {
         meta,
         model,
-        opt,
+        opt: Optimizer::new(c.optimizer.kind),
         metrics: Metrics::default(),
         sched,
     })
 }
 
-fn rng_note(seed: u64, epoch: u32, b: u32) -> String {
-    format!("chacha8 streams from seed {seed}; next epoch {epoch}, batch {b}")
+/// One optimizer step at the run's position: batch `meta.batch_in_epoch` of `order`, with the
+/// schedule's lr and momentum at `meta.step` (the optimizer's momentum where the schedule sets
+/// none). The step is recorded in the metrics; the position advances only when the loss is
+/// finite (a NaN/inf loss leaves weights and optimizer untouched).
+pub fn train_step<D: NnDevice>(
+    st: &mut RunState<D>,
+    split: &Split,
+    order: &[usize],
+) -> Result<StepRow> {
+    let c = &st.meta.common;
+    let (step, epoch, b) = (st.meta.step, st.meta.epoch, st.meta.batch_in_epoch);
+    let lr = st.sched.lr(step);
+    let momentum = st.sched.momentum(step).unwrap_or(c.optimizer.momentum);
+    let bt = batch::train_batch(
+        &split.train,
+        order,
+        c.batch,
+        b as usize,
+        split.augment,
+        c.seed,
+        epoch as usize,
+    );
+    let ts = Instant::now();
+    let loss = st
+        .model
+        .try_train_step(&bt.x, &bt.labels, &mut st.opt, lr, momentum)
+        .with_context(|| format!("training step {step}"))?;
+    st.meta.train_seconds += ts.elapsed().as_secs_f64();
+    st.meta.images += bt.labels.len() as u64;
+    let row = StepRow {
+        step,
+        epoch,
+        lr,
+        momentum,
+        loss,
+    };
+    st.metrics.steps.push(row);
+    if loss.is_finite() {
+        st.meta.step += 1;
+        st.meta.batch_in_epoch = b + 1;
+    }
+    Ok(row)
 }
 
-fn resume<D: NnDevice>(dev: &D, dir: &Path, split_out: &mut Option<Split>) -> Result<State<D>> {
-    let path = dir.join(CHECKPOINT);
-    if !path.is_file() {
-        bail!(
-            "--resume: no checkpoint at {} (start the run without --resume first)",
-            path.display()
-        );
-    }
-    let ck = Checkpoint::load(&path)?;
-    let meta: Meta = serde_json::from_str(&ck.meta)
-        .with_context(|| format!("{}: bad checkpoint metadata", path.display()))?;
-    let split = load_data(&meta.common)?;
-    let tr = &split.train;
-    if batch::steps_per_epoch(tr.len(), meta.common.batch) as u32 != meta.steps_per_epoch {
-        bail!(
-            "--resume: the data no longer matches the checkpoint ({} steps per epoch, checkpoint has {})",
-            batch::steps_per_epoch(tr.len(), meta.common.batch),
-            meta.steps_per_epoch
-        );
-    }
-    let kind = meta.common.model_kind()?;
-    let mut model = Model::try_new(
-        kind,
-        (tr.c, tr.h, tr.w),
-        tr.num_classes,
-        meta.common.seed,
-        dev,
-    )?;
-    model
-        .load_state(&ck.model)
-        .with_context(|| format!("{}: model state does not fit", path.display()))?;
-    let mut opt = Optimizer::new(meta.common.optimizer.kind());
-    opt.load_state(&ck.optimizer)
-        .and_then(|_| model.check_optimizer(&opt))
-        .with_context(|| format!("{}: optimizer state does not fit", path.display()))?;
-    let sched = RunSchedule::from_json(&meta.schedule)
-        .with_context(|| format!("{}: bad schedule in checkpoint", path.display()))?;
-    let mpath = dir.join(METRICS);
-    let mut metrics = if mpath.is_file() {
-        Metrics::read(&mpath)?
-    } else {
-        Metrics::default()
-    };
-    metrics.truncate(meta.step, meta.epoch);
-    if metrics.steps.len() != meta.step as usize {
-        bail!(
-            "--resume: {} holds {} step rows but the checkpoint is at step {}",
-            mpath.display(),
-            metrics.steps.len(),
-            meta.step
-        );
-    }
-    *split_out = Some(split);
-    Ok(State {
-        meta,
-        model,
-        opt,
-        metrics,
-        sched,
-    })
+/// Where a run writes, and what it needs to report a stop.
+pub struct Output<'a> {
+    /// The run directory.
+    pub dir: &'a Path,
+    /// Hide the progress bar.
+    pub hide: bool,
+    /// The last checkpoint written, named in a divergence error.
+    pub last_good: Option<PathBuf>,
+    /// Seconds of earlier invocations (resume) plus this one's start.
+    pub clock: (f64, Instant),
 }
 
-fn save<D: NnDevice>(st: &State<D>, dir: &Path) -> Result<PathBuf> {
-    let path = dir.join(CHECKPOINT);
-    let ck = Checkpoint {
-        meta: serde_json::to_string(&st.meta)?,
-        model: st.model.state(),
-        optimizer: st.opt.state(),
-    };
-    // Metrics first: a kill between the two leaves extra rows, which resume drops.
-    st.metrics.write(&dir.join(METRICS))?;
-    ck.save(&path)?;
-    Ok(path)
+impl Output<'_> {
+    fn total_seconds(&self) -> f64 {
+        self.clock.0 + self.clock.1.elapsed().as_secs_f64()
+    }
 }
 
-/// Draws `training.svg`: lr, momentum, loss and test accuracy against the step.
-pub fn plot_metrics(m: &Metrics, path: &Path) -> Result<()> {
-    let pts = |f: &dyn Fn(&StepRow) -> f32| -> Vec<(f64, f64)> {
-        m.steps
-            .iter()
-            .map(|r| (f64::from(r.step), f64::from(f(r))))
-            .collect()
-    };
-    let mut ema = Vec::with_capacity(m.steps.len());
-    let (mut avg, beta) = (0f64, 0.98f64);
-    for (i, r) in m.steps.iter().enumerate() {
-        if r.loss.is_finite() {
-            avg = beta * avg + (1.0 - beta) * f64::from(r.loss);
+/// Runs the rest of the current epoch and evaluates: the epoch's row. A NaN/inf loss returns
+/// [`Stop::Diverged`] (metrics and plot written), Ctrl-C [`Stop::Interrupted`] (checkpoint
+/// written).
+pub fn train_epoch<D: NnDevice>(
+    st: &mut RunState<D>,
+    split: &Split,
+    out: &Output<'_>,
+) -> Result<EpochRow> {
+    let (epoch, spe, epochs) = (st.meta.epoch, st.meta.steps_per_epoch, st.meta.epochs);
+    let seed = st.meta.common.seed;
+    let t_epoch = Instant::now();
+    let order = batch::epoch_order(split.train.len(), seed, epoch as usize);
+    let pb = progress::bar(
+        u64::from(spe),
+        format!("epoch {}/{epochs}", epoch + 1),
+        out.hide,
+    );
+    pb.set_position(u64::from(st.meta.batch_in_epoch));
+    let mut loss_sum = st
+        .metrics
+        .steps
+        .iter()
+        .filter(|r| r.epoch == epoch)
+        .map(|r| f64::from(r.loss))
+        .sum::<f64>();
+    while st.meta.batch_in_epoch < spe {
+        let row = train_step(st, split, &order)?;
+        if !row.loss.is_finite() {
+            pb.abandon();
+            st.metrics.write(&out.dir.join(METRICS))?;
+            let _ = plot::metrics(&st.metrics, &out.dir.join(PLOT));
+            return Err(Stop::Diverged {
+                step: row.step,
+                lr: row.lr,
+                loss: row.loss,
+                checkpoint: out.last_good.clone(),
+            }
+            .into());
         }
-        ema.push((f64::from(r.step), avg / (1.0 - beta.powi(i as i32 + 1))));
+        loss_sum += f64::from(row.loss);
+        pb.set_position(u64::from(st.meta.batch_in_epoch));
+        pb.set_message(format!(
+            "loss {:.4} lr {:.2e} mom {:.3}",
+            row.loss, row.lr, row.momentum
+        ));
+        if interrupt::requested() {
+            pb.abandon();
+            st.meta.total_seconds = out.total_seconds();
+            st.meta.rng = Meta::rng_note(seed, epoch, st.meta.batch_in_epoch);
+            let path = resume::save(st, out.dir)?;
+            let _ = plot::metrics(&st.metrics, &out.dir.join(PLOT));
+            return Err(Stop::Interrupted {
+                checkpoint: path,
+                step: st.meta.step,
+            }
+            .into());
+        }
     }
-    let series = |name: &str, points, color, faint| plot::Series {
-        name: name.into(),
-        points,
-        color,
-        faint,
+    pb.finish_and_clear();
+    let test_acc = evaluate(&st.model, split)?;
+    let row = EpochRow {
+        epoch,
+        step: st.meta.step,
+        train_loss: (loss_sum / f64::from(spe)) as f32,
+        test_acc,
+        seconds: t_epoch.elapsed().as_secs_f64(),
     };
-    let mut panels = vec![
-        plot::Panel {
-            y_label: "learning rate".into(),
-            series: vec![series("lr", pts(&|r| r.lr), 0, false)],
-        },
-        plot::Panel {
-            y_label: "momentum / beta1".into(),
-            series: vec![series("momentum", pts(&|r| r.momentum), 1, false)],
-        },
-        plot::Panel {
-            y_label: "training loss".into(),
-            series: vec![
-                series("batch loss", pts(&|r| r.loss), 2, true),
-                series("smoothed (0.98)", ema, 2, false),
-            ],
-        },
-    ];
-    if !m.epochs.is_empty() {
-        panels.push(plot::Panel {
-            y_label: "test accuracy".into(),
-            series: vec![series(
-                "test accuracy",
-                m.epochs
-                    .iter()
-                    .map(|e| (f64::from(e.step), f64::from(e.test_acc)))
-                    .collect(),
-                3,
-                false,
-            )],
-        });
-    }
-    plot::panels(path, "lrate training", "step", &panels)
+    st.metrics.epochs.push(row);
+    st.meta.epoch += 1;
+    st.meta.batch_in_epoch = 0;
+    st.meta.finished = st.meta.epoch >= epochs;
+    st.meta.total_seconds = out.total_seconds();
+    st.meta.rng = Meta::rng_note(seed, st.meta.epoch, 0);
+    Ok(row)
 }
 
-fn run_on<D: NnDevice>(
-    dev: D,
-    args: &TrainArgs,
-    opts: Option<config::TrainOptions>,
-) -> Result<Summary> {
+fn run_on<D: NnDevice>(dev: &D, args: &TrainArgs, start_from: Start) -> Result<Summary> {
     let t0 = Instant::now();
     let hide = args.common.no_progress;
-    let (mut st, split, dir) = match opts {
-        Some(o) => {
+    let (mut st, split, dir, prior_seconds) = match start_from {
+        Start::Fresh(o) => {
             let dir = o.common.out.clone();
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
-            let split = load_data(&o.common)?;
-            let st = start_fresh(&dev, o, &split, hide, t0)?;
-            (st, split, dir)
+            let split = o.common.load_data()?;
+            // A fresh run must not leave an older run's checkpoint behind as "last good".
+            let _ = std::fs::remove_file(dir.join(CHECKPOINT));
+            let st = start(dev, *o, &split, hide, t0)?;
+            (st, split, dir, 0.0)
         }
-        None => {
-            let dir = resume_dir(args)?;
-            let mut split = None;
-            let st = resume(&dev, &dir, &mut split)?;
-            let split = split.context("internal: resume loaded no data")?;
+        Start::Resume(saved) => {
+            let dir = saved.dir.clone();
+            let (st, split) = resume::load(dev, *saved)?;
             eprintln!(
                 "lrate: resuming {} at epoch {}, step {} (configuration from the checkpoint)",
                 dir.display(),
                 st.meta.epoch + 1,
                 st.meta.step
             );
-            (st, split, dir)
+            let prior = st.meta.total_seconds;
+            (st, split, dir, prior)
         }
     };
-    let prior_seconds = if args.resume {
-        st.meta.total_seconds
-    } else {
-        0.0
-    };
     interrupt::install();
+    let mut out = Output {
+        dir: &dir,
+        hide,
+        last_good: dir.join(CHECKPOINT).is_file().then(|| dir.join(CHECKPOINT)),
+        clock: (prior_seconds, t0),
+    };
     let m = st.meta.clone();
     let c = &m.common;
-    let spe = m.steps_per_epoch;
-    let tr = &split.train;
-    let mut last_good: Option<PathBuf> =
-        dir.join(CHECKPOINT).is_file().then(|| dir.join(CHECKPOINT));
-    if !args.resume {
-        // A fresh run must not leave an older run's checkpoint behind as "last good".
-        let _ = std::fs::remove_file(dir.join(CHECKPOINT));
-        last_good = None;
-    }
-    let mut epochs_this_run = 0;
     eprintln!(
         "lrate: training {} on {} ({} train / {} test images), {} epochs × {} steps, batch {}, {} {}, max lr {:.3e}",
         c.model,
         c.data,
-        tr.len(),
+        split.train.len(),
         split.test.len(),
         m.epochs,
-        spe,
+        m.steps_per_epoch,
         c.batch,
-        if c.optimizer.adam { "adam" } else { "sgd" },
+        c.optimizer.kind.name(),
         m.schedule_name,
         m.max_lr
     );
+    let mut epochs_this_run = 0;
     while st.meta.epoch < m.epochs && !st.meta.finished {
-        let epoch = st.meta.epoch;
-        let t_epoch = Instant::now();
-        let order = batch::epoch_order(tr.len(), c.seed, epoch as usize);
-        let pb = progress(
-            u64::from(spe),
-            format!("epoch {}/{}", epoch + 1, m.epochs),
-            hide,
-        );
-        pb.set_position(u64::from(st.meta.batch_in_epoch));
-        let mut loss_sum = st
-            .metrics
-            .steps
-            .iter()
-            .filter(|r| r.epoch == epoch)
-            .map(|r| f64::from(r.loss))
-            .sum::<f64>();
-        for b in st.meta.batch_in_epoch..spe {
-            let step = st.meta.step;
-            let lr = st.sched.lr(step);
-            let mom = st.sched.momentum(step).unwrap_or(c.optimizer.momentum);
-            let bt = batch::train_batch(
-                tr,
-                &order,
-                c.batch,
-                b as usize,
-                split.augment,
-                c.seed,
-                epoch as usize,
-            );
-            let ts = Instant::now();
-            let loss = st
-                .model
-                .try_train_step(&bt.x, &bt.labels, &mut st.opt, lr, mom)
-                .with_context(|| format!("training step {step}"))?;
-            st.meta.train_seconds += ts.elapsed().as_secs_f64();
-            st.meta.images += bt.labels.len() as u64;
-            st.metrics.steps.push(StepRow {
-                step,
-                epoch,
-                lr,
-                momentum: mom,
-                loss,
-            });
-            if !loss.is_finite() {
-                pb.abandon();
-                st.metrics.write(&dir.join(METRICS))?;
-                let _ = plot_metrics(&st.metrics, &dir.join(PLOT));
-                return Err(Stop::Diverged {
-                    step,
-                    lr,
-                    loss,
-                    checkpoint: last_good,
-                }
-                .into());
-            }
-            loss_sum += f64::from(loss);
-            st.meta.step += 1;
-            st.meta.batch_in_epoch = b + 1;
-            pb.set_position(u64::from(b + 1));
-            pb.set_message(format!("loss {loss:.4} lr {lr:.2e} mom {mom:.3}"));
-            if interrupt::requested() {
-                pb.abandon();
-                st.meta.total_seconds = prior_seconds + t0.elapsed().as_secs_f64();
-                st.meta.rng = rng_note(c.seed, epoch, b + 1);
-                let path = save(&st, &dir)?;
-                let _ = plot_metrics(&st.metrics, &dir.join(PLOT));
-                return Err(Stop::Interrupted {
-                    checkpoint: path,
-                    step: st.meta.step,
-                }
-                .into());
-            }
-        }
-        pb.finish_and_clear();
-        let acc = evaluate(&st.model, &split)?;
-        let secs = t_epoch.elapsed().as_secs_f64();
-        let train_loss = (loss_sum / f64::from(spe)) as f32;
-        st.metrics.epochs.push(EpochRow {
-            epoch,
-            step: st.meta.step,
-            train_loss,
-            test_acc: acc,
-            seconds: secs,
-        });
-        st.meta.epoch += 1;
-        st.meta.batch_in_epoch = 0;
-        st.meta.finished = st.meta.epoch >= m.epochs;
-        st.meta.total_seconds = prior_seconds + t0.elapsed().as_secs_f64();
-        st.meta.rng = rng_note(c.seed, st.meta.epoch, 0);
-        last_good = Some(save(&st, &dir)?);
+        let e = train_epoch(&mut st, &split, &out)?;
+        out.last_good = Some(resume::save(&st, &dir)?);
         eprintln!(
-            "epoch {}/{}: train loss {train_loss:.4}, test accuracy {:.2}%, {secs:.1} s",
-            epoch + 1,
+            "epoch {}/{}: train loss {:.4}, test accuracy {:.2}%, {:.1} s",
+            e.epoch + 1,
             m.epochs,
-            acc * 100.0
+            e.train_loss,
+            e.test_acc * 100.0,
+            e.seconds
         );
-        plot_metrics(&st.metrics, &dir.join(PLOT))?;
+        plot::metrics(&st.metrics, &dir.join(PLOT))?;
         epochs_this_run += 1;
         if args.stop_after.is_some_and(|n| epochs_this_run >= n) && !st.meta.finished {
             eprintln!(
@@ -661,15 +402,80 @@ fn run_on<D: NnDevice>(
     Ok(Summary {
         test_acc: last.map_or(0.0, |e| e.test_acc),
         epochs: st.meta.epoch,
-        seconds: prior_seconds + t0.elapsed().as_secs_f64(),
+        seconds: out.total_seconds(),
         img_per_s: st.meta.images as f64 / st.meta.train_seconds.max(1e-9),
         max_lr: m.max_lr,
         min_lr: m.min_lr,
         schedule: m.schedule_name.clone(),
-        model: c.model.clone(),
-        data: c.data.clone(),
+        model: c.model.to_string(),
+        data: c.data.to_string(),
         steps: st.meta.step,
         train_loss: last.map_or(f32::NAN, |e| e.train_loss),
-        out: dir,
+        out: dir.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{CommonArgs, TrainArgs};
+
+    fn tiny(max_lr: &str) -> (TrainOptions, Split) {
+        let a = TrainArgs {
+            common: CommonArgs {
+                model: Some("mlp".into()),
+                batch: Some(32),
+                limit_train: Some(96),
+                limit_test: Some(40),
+                ..CommonArgs::default()
+            },
+            max_lr: Some(max_lr.parse().unwrap()),
+            epochs: Some(2),
+            ..TrainArgs::default()
+        };
+        let o = config::resolve_train(&a).unwrap();
+        let split = o.common.load_data().unwrap();
+        (o, split)
+    }
+
+    #[test]
+    fn a_step_follows_the_schedule_and_advances_the_position() {
+        let (o, split) = tiny("0.05");
+        let dev = crate::nn::Cpu::default();
+        let mut st = start(&dev, o, &split, true, Instant::now()).unwrap();
+        assert_eq!(st.meta.steps_per_epoch, 3);
+        let order = batch::epoch_order(split.train.len(), 0, 0);
+        let before = st.model.state();
+        let row = train_step(&mut st, &split, &order).unwrap();
+        assert_eq!((row.step, row.epoch), (0, 0));
+        assert_eq!(row.lr, st.sched.lr(0));
+        assert_eq!(Some(row.momentum), st.sched.momentum(0));
+        assert!(row.loss.is_finite());
+        assert_eq!((st.meta.step, st.meta.batch_in_epoch), (1, 1));
+        assert_ne!(st.model.state(), before);
+        assert_eq!(st.metrics.steps, vec![row]);
+    }
+
+    #[test]
+    fn an_epoch_runs_every_batch_then_evaluates() {
+        let (o, split) = tiny("0.05");
+        let dev = crate::nn::Cpu::default();
+        let mut st = start(&dev, o, &split, true, Instant::now()).unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let out = Output {
+            dir: d.path(),
+            hide: true,
+            last_good: None,
+            clock: (0.0, Instant::now()),
+        };
+        let e = train_epoch(&mut st, &split, &out).unwrap();
+        assert_eq!((e.epoch, e.step), (0, 3));
+        assert_eq!(st.metrics.steps.len(), 3);
+        assert_eq!((st.meta.epoch, st.meta.batch_in_epoch), (1, 0));
+        assert!(!st.meta.finished);
+        assert!((0.0..=1.0).contains(&e.test_acc));
+        let mean = st.metrics.steps.iter().map(|r| r.loss).sum::<f32>() / 3.0;
+        assert!((e.train_loss - mean).abs() < 1e-5);
+        assert_eq!(e.test_acc, evaluate(&st.model, &split).unwrap());
+    }
 }

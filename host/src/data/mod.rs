@@ -96,8 +96,9 @@ pub struct Split {
     pub std: Vec<f32>,
 }
 
-/// What `--data` names.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What `--data` names. Serialized as its `--data` string.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum DataSpec {
     /// The built-in procedural set.
     Synthetic,
@@ -158,6 +159,19 @@ impl fmt::Display for DataSpec {
             DataSpec::Mnist(d) => write!(f, "mnist:{}", d.display()),
             DataSpec::Cifar10(d) => write!(f, "cifar10:{}", d.display()),
         }
+    }
+}
+
+impl TryFrom<String> for DataSpec {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl From<DataSpec> for String {
+    fn from(d: DataSpec) -> String {
+        d.to_string()
     }
 }
 

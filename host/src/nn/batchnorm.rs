@@ -12,8 +12,8 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-use super::conv::{add_grad, host_copy, take_grad};
 use super::param::Param;
+use super::tape::{add_grad, host_copy, take_grad};
 use super::{Act4, NnDevice, Shape4};
 
 /// PyTorch's default `eps`.

@@ -13,12 +13,10 @@ use rayon::prelude::*;
 use super::batchnorm::{
     batchnorm_generic, bn_apply, bn_backward_kernel, bn_stats_kernel, channel_affine, BatchStats,
 };
-use super::conv::{
-    add_grad, conv2d_generic, conv_backward_kernel, conv_forward_kernel, host_copy, take_grad,
-    ConvSpec,
-};
+use super::conv::{conv2d_generic, conv_backward_kernel, conv_forward_kernel, ConvSpec};
 use super::param::Param;
 use super::pool::{maxpool2_generic, pool_out};
+use super::tape::{add_grad, host_copy, take_grad};
 use super::{Act4, NnDevice};
 
 /// Native fused block; `pool` appends the 2×2 max-pool, `input_grad = false` skips `∂L/∂x`.

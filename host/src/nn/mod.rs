@@ -8,14 +8,13 @@
 //! `normalize`). Every native kernel is tested against naive loops, finite differences and the
 //! portable version.
 //! [`models`] assembles the networks, [`optim`] holds the checkpointable SGD/Adam optimizers,
-//! [`init`] the PyTorch-style initialisers.
+//! [`init`] the PyTorch-style initialisers, [`model`] the [`Model`] that ties them together
+//! (training step, prediction, checkpoint state); `tape` holds the helpers native ops share.
 
 use std::fmt;
 use std::str::FromStr;
-use std::sync::Arc;
 
 use dfdx::prelude::*;
-use rand::SeedableRng;
 
 pub use dfdx::tensor::Cpu;
 
@@ -24,17 +23,20 @@ pub mod block;
 pub mod conv;
 pub mod init;
 pub mod linear;
+pub mod model;
 #[cfg(test)]
 mod model_tests;
 pub mod models;
 pub mod optim;
 pub mod param;
 pub mod pool;
+pub(crate) mod tape;
 #[cfg(test)]
 mod testutil;
 
 pub use batchnorm::BatchStats;
 pub use conv::ConvSpec;
+pub use model::Model;
 pub use optim::{Optimizer, OptimizerKind};
 pub use param::Param;
 
@@ -45,8 +47,9 @@ pub type Act4<D> = Tensor<Shape4, f32, D, OwnedTape<f32, D>>;
 /// `(batch, features)` activation on the tape.
 pub type Act2<D> = Tensor<(usize, usize), f32, D, OwnedTape<f32, D>>;
 
-/// The networks the trainer can build.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The networks the trainer can build. Serialized as its command-line name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum ModelKind {
     /// Reference CNN: 3 × (conv3x3 → BN → ReLU → maxpool2), global average pool, linear.
     CnnS,
@@ -95,6 +98,19 @@ impl fmt::Display for UnknownModel {
 }
 
 impl std::error::Error for UnknownModel {}
+
+impl TryFrom<String> for ModelKind {
+    type Error = UnknownModel;
+    fn try_from(s: String) -> Result<Self, UnknownModel> {
+        s.parse()
+    }
+}
+
+impl From<ModelKind> for String {
+    fn from(k: ModelKind) -> String {
+        k.name().to_string()
+    }
+}
 
 impl FromStr for ModelKind {
     type Err = UnknownModel;
@@ -147,25 +163,6 @@ impl std::error::Error for NnError {}
 
 /// A named tensor: (name, shape, row-major data). Used for checkpoints.
 pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
-
-/// Makes glibc's allocator keep freed blocks up to 32 MiB in the heap instead of returning them
-/// to the kernel (`mallopt(M_MMAP_THRESHOLD, 32 MiB)`, `mallopt(M_TRIM_THRESHOLD, 1 GiB)`).
-///
-/// Training frees and re-allocates the same large activation and gradient buffers every step;
-/// with glibc's defaults each of them is a fresh `mmap`, so every step pays page faults for all
-/// of them. Called once by [`Model::try_new`]; a no-op on other platforms.
-pub fn tune_allocator() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        #[cfg(all(target_os = "linux", target_env = "gnu"))]
-        // SAFETY: mallopt only changes allocator tuning parameters; it is called once, and
-        // glibc's allocator is thread-safe.
-        unsafe {
-            libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-            libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
-        }
-    });
-}
 
 /// A dfdx device the networks can run on.
 ///
@@ -230,326 +227,3 @@ impl NnDevice for Cpu {
 
 #[cfg(feature = "cuda")]
 impl NnDevice for dfdx::tensor::Cuda {}
-
-/// A network with its parameters and BN running statistics on device `D`.
-pub struct Model<D: NnDevice> {
-    kind: ModelKind,
-    input: (usize, usize, usize),
-    num_classes: usize,
-    dev: D,
-    layers: Vec<models::Layer<D>>,
-    portable: bool,
-}
-
-impl<D: NnDevice> Model<D> {
-    /// Builds `kind` for `input = (C, H, W)` images and `num_classes` classes, initialised like
-    /// PyTorch (see [`init`]) from `seed`.
-    ///
-    /// # Panics
-    /// When the input is too small for the network (see [`Model::try_new`]).
-    pub fn new(
-        kind: ModelKind,
-        input: (usize, usize, usize),
-        num_classes: usize,
-        seed: u64,
-        dev: &D,
-    ) -> Self {
-        match Self::try_new(kind, input, num_classes, seed, dev) {
-            Ok(m) => m,
-            Err(e) => panic!("{e}"),
-        }
-    }
-
-    /// Like [`Model::new`], but returns an error for an empty input or one smaller than the
-    /// network's pooling allows (cnn-s and resnet9 need at least 8×8).
-    pub fn try_new(
-        kind: ModelKind,
-        input: (usize, usize, usize),
-        num_classes: usize,
-        seed: u64,
-        dev: &D,
-    ) -> Result<Self, NnError> {
-        tune_allocator();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let layers = models::build(kind, input, num_classes, &mut rng, dev)?;
-        Ok(Model {
-            kind,
-            input,
-            num_classes,
-            dev: dev.clone(),
-            layers,
-            portable: false,
-        })
-    }
-
-    /// The network kind.
-    pub fn kind(&self) -> ModelKind {
-        self.kind
-    }
-
-    /// Input shape `(C, H, W)`.
-    pub fn input(&self) -> (usize, usize, usize) {
-        self.input
-    }
-
-    /// Number of classes.
-    pub fn num_classes(&self) -> usize {
-        self.num_classes
-    }
-
-    /// Uses the portable dfdx-op kernels even on the CPU (slower; for comparisons).
-    pub fn set_portable(&mut self, portable: bool) {
-        self.portable = portable;
-    }
-
-    fn check_batch(
-        &self,
-        x: &[f32],
-        labels: Option<&[usize]>,
-        batch: usize,
-    ) -> Result<usize, NnError> {
-        let (c, h, w) = self.input;
-        let per = c * h * w;
-        if x.is_empty() || !x.len().is_multiple_of(per) {
-            return Err(NnError::BadInput(format!(
-                "input has {} values, not a positive multiple of {c}x{h}x{w} = {per}",
-                x.len()
-            )));
-        }
-        let n = x.len() / per;
-        if let Some(l) = labels {
-            if l.len() != n {
-                return Err(NnError::BadInput(format!(
-                    "{n} images but {} labels",
-                    l.len()
-                )));
-            }
-            if let Some(bad) = l.iter().find(|v| **v >= self.num_classes) {
-                return Err(NnError::BadInput(format!(
-                    "label {bad} out of range 0..{}",
-                    self.num_classes
-                )));
-            }
-        }
-        if batch == 0 {
-            return Err(NnError::BadInput("batch size 0".into()));
-        }
-        Ok(n)
-    }
-
-    /// Logits `(B, classes)` of a batch.
-    fn logits(&self, x: &[f32], n: usize, train: bool, stats: &mut Vec<BatchStats>) -> Act2<D> {
-        let (c, h, w) = self.input;
-        let xt = self
-            .dev
-            .tensor_from_vec(x.to_vec(), (n, c, h, w))
-            .traced(Gradients::leaky());
-        let mode = models::Mode {
-            train,
-            portable: self.portable,
-        };
-        match models::forward(&self.layers, models::Act::Img(xt), mode, stats, true) {
-            models::Act::Flat(f) => f,
-            models::Act::Img(_) => unreachable!("every network ends in a linear layer"),
-        }
-    }
-
-    /// One optimizer step on a batch; see [`Model::try_train_step`].
-    ///
-    /// # Panics
-    /// On inconsistent input or optimizer state; use [`Model::try_train_step`] to get an error.
-    pub fn train_step(
-        &mut self,
-        x: &[f32],
-        labels: &[usize],
-        opt: &mut Optimizer,
-        lr: f32,
-        momentum: f32,
-    ) -> f32 {
-        match self.try_train_step(x, labels, opt, lr, momentum) {
-            Ok(l) => l,
-            Err(e) => panic!("train_step: {e}"),
-        }
-    }
-
-    /// One optimizer step on a batch: `x` is NCHW f32 (`len = B·C·H·W`), labels in
-    /// `0..num_classes`; BN uses batch statistics and updates its running statistics; the
-    /// optimizer uses `lr` and `momentum` (SGD momentum or Adam β₁) for this step.
-    ///
-    /// Returns the mean cross-entropy of the batch before the update. When it is not finite,
-    /// nothing is updated (weights, BN statistics and optimizer state stay as they were).
-    pub fn try_train_step(
-        &mut self,
-        x: &[f32],
-        labels: &[usize],
-        opt: &mut Optimizer,
-        lr: f32,
-        momentum: f32,
-    ) -> Result<f32, NnError> {
-        let n = self.check_batch(x, Some(labels), 1)?;
-        let mut stats = Vec::new();
-        let logits = self.logits(x, n, true, &mut stats);
-        let loss = linear::cross_entropy(logits, labels);
-        let lv = loss.as_vec()[0];
-        let grads = loss.backward();
-        if !lv.is_finite() {
-            return Ok(lv);
-        }
-        let mut grads_host = Vec::new();
-        models::visit_params(&self.layers, &mut |p| {
-            grads_host.push(grads.get(&p.t).as_vec())
-        });
-        drop(grads);
-        opt.begin_step();
-        let mut res = Ok(());
-        let mut i = 0;
-        models::visit_params_mut(&mut self.layers, &mut |p| {
-            if res.is_ok() {
-                let shape = p.shape.clone();
-                let host: &mut Vec<f32> = Arc::make_mut(&mut p.host);
-                res = opt.update(&p.name, &shape, host, &grads_host[i], lr, momentum);
-                p.sync();
-            }
-            i += 1;
-        });
-        res?;
-        let mut k = 0;
-        models::visit_bn_mut(&mut self.layers, &mut |l| {
-            stats[k].update_running(
-                &mut l.running_mean,
-                &mut l.running_var,
-                batchnorm::BN_MOMENTUM,
-            );
-            k += 1;
-        });
-        Ok(lv)
-    }
-
-    /// Mean cross-entropy in evaluation mode (BN running statistics), without updating anything.
-    pub fn loss(&self, x: &[f32], labels: &[usize]) -> Result<f32, NnError> {
-        let n = self.check_batch(x, Some(labels), 1)?;
-        let logits = self.logits(x, n, false, &mut Vec::new());
-        Ok(linear::cross_entropy(logits, labels).as_vec()[0])
-    }
-
-    /// Predicted classes in evaluation mode (BN running statistics), computed `batch` images
-    /// at a time.
-    ///
-    /// # Panics
-    /// On inconsistent input; see [`Model::try_predict`].
-    pub fn predict(&self, x: &[f32], batch: usize) -> Vec<usize> {
-        match self.try_predict(x, batch) {
-            Ok(p) => p,
-            Err(e) => panic!("predict: {e}"),
-        }
-    }
-
-    /// Like [`Model::predict`], with an error for inconsistent input. An empty input gives an
-    /// empty result.
-    pub fn try_predict(&self, x: &[f32], batch: usize) -> Result<Vec<usize>, NnError> {
-        if x.is_empty() && batch > 0 {
-            return Ok(Vec::new());
-        }
-        let n = self.check_batch(x, None, batch)?;
-        let per = x.len() / n;
-        let mut out = Vec::with_capacity(n);
-        for chunk in x.chunks(batch * per) {
-            let m = chunk.len() / per;
-            let z = self.logits(chunk, m, false, &mut Vec::new()).as_vec();
-            let k = self.num_classes;
-            for row in z.chunks(k) {
-                let mut best = 0;
-                for (j, v) in row.iter().enumerate() {
-                    if *v > row[best] {
-                        best = j;
-                    }
-                }
-                out.push(best);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Number of trainable scalars.
-    pub fn num_params(&self) -> usize {
-        let mut n = 0;
-        models::visit_params(&self.layers, &mut |p| n += p.len());
-        n
-    }
-
-    /// Names and shapes of the trainable parameters (for [`Optimizer::check_params`]).
-    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
-        let mut v = Vec::new();
-        models::visit_params(&self.layers, &mut |p| {
-            v.push((p.name.clone(), p.shape.clone()))
-        });
-        v
-    }
-
-    /// Every tensor by stable name: parameters (`<layer>.weight`, `<layer>.bias`, ...) and BN
-    /// running statistics (`<layer>.bn.running_mean`, `<layer>.bn.running_var`).
-    pub fn state(&self) -> Vec<NamedTensor> {
-        let mut v = Vec::new();
-        models::visit_params(&self.layers, &mut |p| {
-            v.push((p.name.clone(), p.shape.clone(), p.host.to_vec()))
-        });
-        models::visit_bn(&self.layers, &mut |l| {
-            let c = l.running_mean.len();
-            v.push((
-                format!("{}.bn.running_mean", l.prefix),
-                vec![c],
-                l.running_mean.clone(),
-            ));
-            v.push((
-                format!("{}.bn.running_var", l.prefix),
-                vec![c],
-                l.running_var.clone(),
-            ));
-        });
-        v
-    }
-
-    /// Restores [`Model::state`] output. Every model tensor must be present with its shape;
-    /// other entries (e.g. optimizer state in the same checkpoint) are ignored. Nothing is
-    /// changed when an error is returned.
-    pub fn load_state(&mut self, s: &[NamedTensor]) -> Result<(), NnError> {
-        let find = |name: &str, shape: &[usize]| -> Result<&Vec<f32>, NnError> {
-            let (_, sh, data) = s
-                .iter()
-                .find(|(n, _, _)| n == name)
-                .ok_or_else(|| NnError::MissingTensor(name.to_string()))?;
-            if sh != shape || data.len() != shape.iter().product::<usize>() {
-                return Err(NnError::ShapeMismatch {
-                    name: name.to_string(),
-                    expected: shape.to_vec(),
-                    found: sh.clone(),
-                });
-            }
-            Ok(data)
-        };
-        // Validate everything first.
-        for (name, shape, _) in self.state() {
-            find(&name, &shape)?;
-        }
-        models::visit_params_mut(&mut self.layers, &mut |p| {
-            if let Ok(d) = find(&p.name, &p.shape) {
-                p.set(d);
-            }
-        });
-        models::visit_bn_mut(&mut self.layers, &mut |l| {
-            let c = [l.running_mean.len()];
-            if let Ok(d) = find(&format!("{}.bn.running_mean", l.prefix), &c) {
-                l.running_mean.copy_from_slice(d);
-            }
-            if let Ok(d) = find(&format!("{}.bn.running_var", l.prefix), &c) {
-                l.running_var.copy_from_slice(d);
-            }
-        });
-        Ok(())
-    }
-
-    /// Checks that loaded optimizer state fits this model's parameters.
-    pub fn check_optimizer(&self, opt: &Optimizer) -> Result<(), NnError> {
-        opt.check_params(&self.param_shapes())
-    }
-}

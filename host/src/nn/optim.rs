@@ -17,8 +17,10 @@ use std::collections::BTreeMap;
 
 use super::{NamedTensor, NnError};
 
-/// Optimizer choice and its fixed hyper-parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Optimizer choice and its fixed hyper-parameters. Serialized externally tagged,
+/// snake_case: `{"sgd": {"nesterov": true, "weight_decay": 5e-4}}`.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
     /// SGD with (optionally Nesterov) momentum; momentum itself comes from the schedule.
     Sgd {
@@ -36,6 +38,16 @@ pub enum OptimizerKind {
         /// L2 weight decay λ added to the gradient.
         weight_decay: f32,
     },
+}
+
+impl OptimizerKind {
+    /// The command-line name (`sgd`, `adam`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            OptimizerKind::Sgd { .. } => "sgd",
+            OptimizerKind::Adam { .. } => "adam",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

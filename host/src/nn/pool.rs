@@ -9,7 +9,7 @@
 use dfdx::prelude::*;
 use rayon::prelude::*;
 
-use super::conv::{host_copy, take_grad};
+use super::tape::{host_copy, take_grad};
 use super::{Act2, Act4, NnDevice};
 
 /// Output size of the 2×2/2 max-pool (floor mode).

@@ -11,7 +11,6 @@
 
 pub mod base;
 pub mod finetune;
-mod lr;
 pub mod model;
 pub mod pipeline;
 pub mod rng;

@@ -16,6 +16,10 @@
 //!
 //! Every sample goes through the fault checks of [`crate::pipeline`]; a bad one is
 //! reported to the [`Observer`] and skipped. Nothing here can panic on sensor data.
+//!
+//! Steps 2–4 drive `lrate-core` from the private child module `lr` (range test,
+//! bounds, CLR schedule), which trains through this module's batch step and
+//! workspace; nothing outside `finetune` sees either.
 
 use crate::model::{Head, Model, HIDDEN, INPUT};
 use crate::pipeline::{to_input, Fault, FaultCounts};
@@ -24,6 +28,8 @@ use crate::sensor::LabelledSource;
 use crate::signal::{CLASSES, WINDOW};
 use crate::train::HeadTrainer;
 use lrate_core::Schedule;
+
+mod lr;
 
 /// Mini-batch size on the device.
 pub const BATCH: usize = 16;
@@ -217,15 +223,15 @@ pub struct Outcome {
 /// All the working memory of [`run`] (about 22 KiB), so the caller decides where
 /// it lives.
 pub struct Workspace {
-    pub(crate) eval: [[i16; WINDOW]; EVAL_LEN],
-    pub(crate) eval_y: [u8; EVAL_LEN],
-    pub(crate) eval_len: usize,
-    pub(crate) h: [[f32; HIDDEN]; BATCH],
-    pub(crate) y: [u8; BATCH],
-    pub(crate) trainer: HeadTrainer,
-    pub(crate) snapshot: Head,
-    pub(crate) rng: Rng,
-    pub(crate) counts: FaultCounts,
+    eval: [[i16; WINDOW]; EVAL_LEN],
+    eval_y: [u8; EVAL_LEN],
+    eval_len: usize,
+    h: [[f32; HIDDEN]; BATCH],
+    y: [u8; BATCH],
+    trainer: HeadTrainer,
+    snapshot: Head,
+    rng: Rng,
+    counts: FaultCounts,
 }
 
 impl Workspace {
@@ -369,7 +375,7 @@ pub fn run<S: LabelledSource, O: Observer>(
     let acc_before = accuracy_event(model, ws, Phase::Before, obs);
 
     // 2./3. Range test and bounds.
-    let (bounds, from_range_test) = match crate::lr::range_test(model, src, ws, cfg, obs) {
+    let (bounds, from_range_test) = match lr::range_test(model, src, ws, cfg, obs) {
         Ok(Some(b)) => (b, true),
         Ok(None) => (cfg.fallback, false),
         Err(e) => {
@@ -384,7 +390,7 @@ pub fn run<S: LabelledSource, O: Observer>(
     });
 
     // 4. CLR fine-tuning.
-    match crate::lr::clr(bounds, cfg) {
+    match lr::clr(bounds, cfg) {
         Ok(schedule) => fine_tune(model, src, ws, cfg, &schedule, obs),
         Err(e) => obs.event(&Event::ConfigRejected(e)),
     }
@@ -403,7 +409,7 @@ pub fn run<S: LabelledSource, O: Observer>(
 /// One optimizer step on a fresh batch at `(lr, momentum)`; with `timed`, reports
 /// the step's cost (sensor reads excluded).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn train_step<S: LabelledSource, O: Observer>(
+fn train_step<S: LabelledSource, O: Observer>(
     model: &mut Model,
     src: &mut S,
     ws: &mut Workspace,
@@ -504,7 +510,7 @@ mod tests {
 
     fn base() -> std::boxed::Box<Model> {
         let mut m = std::boxed::Box::new(Model::zeroed());
-        crate::weights::load(include_bytes!("../model/base.bin"), &mut m).unwrap();
+        crate::weights::load(include_bytes!("../../model/base.bin"), &mut m).unwrap();
         m
     }
 

@@ -12,7 +12,8 @@
 use crate::board;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::entry;
-use lrate_firmware::finetune::{self, Config, Event, Observer, Phase, Workspace};
+use lrate_firmware::events::{Event, Observer, Phase};
+use lrate_firmware::finetune::{self, Config, Workspace};
 use lrate_firmware::model::Model;
 use lrate_firmware::pipeline::Fault;
 use lrate_firmware::sensor::{Accel, ADDRESS};

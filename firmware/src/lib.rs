@@ -10,6 +10,7 @@
 //! lrate-firmware` checks it and `lrate export` trains the base model with it.
 
 pub mod base;
+pub mod events;
 pub mod finetune;
 pub mod model;
 pub mod pipeline;

@@ -1,7 +1,8 @@
 //! The two places `lrate-core` drives the device: the LR range test and the
 //! cyclical schedule built from its result.
 
-use super::{train_step, Config, Event, Observer, Phase, RangeSummary, Workspace};
+use super::{train_step, Config, Workspace};
+use crate::events::{Event, Observer, Phase, RangeSummary};
 use crate::model::Model;
 use crate::sensor::LabelledSource;
 use lrate_core::{

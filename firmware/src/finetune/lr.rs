@@ -14,8 +14,8 @@ use lrate_core::{
 pub const RANGE_POINTS: usize = 64;
 
 /// Runs the range test on fresh mini-batches, restores the head and its momentum,
-/// and returns `(base_lr, max_lr)` = `(valley / div, valley)` via lrate-core
-/// `RangeTest::bounds`, or `None` when the curve has no valley suggestion.
+/// and returns `(base_lr, max_lr)` = `(valley / cfg.bounds_div, valley)` via
+/// lrate-core `RangeTest::bounds`, or `None` when the curve has no valley suggestion.
 pub(super) fn range_test<S: LabelledSource, O: Observer>(
     model: &mut Model,
     src: &mut S,

@@ -7,9 +7,10 @@
 //!    WACV 2017, §3.3; fastai `lr_find`): an `lrate-core` [`RangeTest`](lrate_core::RangeTest) sweeps the
 //!    rate exponentially from [`Config::range_start_lr`] to [`Config::range_end_lr`] while the head trains on fresh
 //!    mini-batches; the head and momentum are restored afterwards.
-//! 3. Bounds: `max_lr` = the curve's valley suggestion, `base_lr = max_lr / 10`
-//!    (lrate-core `Bounds`, the CLR paper's "max/3–max/4 … or 1/10" rule); when the
-//!    curve has no usable suggestion, [`Config::fallback`].
+//! 3. Bounds: `max_lr` = the curve's valley suggestion, `base_lr = max_lr /`
+//!    [`Config::bounds_div`] (4 by default; lrate-core `Bounds`, the CLR paper's
+//!    "max/3–max/4 … or 1/10" rule, so 3 to 10 are accepted); when the curve has no
+//!    usable suggestion, [`Config::fallback`].
 //! 4. Fine-tune the head with SGD + momentum under triangular CLR, momentum cycled
 //!    inversely (lrate-core [`Cyclic`](lrate_core::Cyclic)), for [`Config::cycles`] cycles.
 //! 5. Accuracy on the held-out set again.
@@ -73,9 +74,9 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// The firmware's settings: sweep 1e-4 → 10 over 40 batches; fallback bounds
-    /// 0.01 – 0.1 (a safe rate for softmax regression on unit-scale features);
-    /// 6 cycles of 2 × 20 steps; momentum 0.95 ↔ 0.85 (Smith 2018).
+    /// The firmware's settings: sweep 1e-4 → 10 over 40 batches; bounds
+    /// `(valley / 4, valley)`; fallback bounds 0.01 – 0.1 (a safe rate for softmax
+    /// regression on unit-scale features); 6 cycles of 2 × 20 steps; momentum 0.95 ↔ 0.85 (Smith 2018).
     fn default() -> Self {
         Self {
             seed: 0x5EED,

@@ -19,7 +19,7 @@ use lrate_firmware::pipeline::Fault;
 use lrate_firmware::sensor::{Accel, ADDRESS};
 use lrate_firmware::weights;
 
-/// The base model, trained on the host by `lrate export` (see firmware/README.md).
+/// The base model, trained on the host by the `export` example (see firmware/README.md).
 static BASE_WEIGHTS: &[u8] = include_bytes!("../model/base.bin");
 
 /// Required accuracy gain on the shifted domain, percentage points.

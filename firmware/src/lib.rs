@@ -7,10 +7,12 @@
 //! data pipeline, model, backward passes, SGD with momentum, the embedded-hal
 //! sensor driver, a simulated sensor, the weights format and the on-device
 //! fine-tuning procedure. It builds for the host as well, where `cargo test -p
-//! lrate-firmware` checks it and `lrate export` trains the base model with it.
+//! lrate-firmware` checks it and the `export` example (`cargo run --release -p
+//! lrate-firmware --example export`) trains the base model with it ([`export`]).
 
 pub mod base;
 pub mod events;
+pub mod export;
 pub mod finetune;
 pub mod model;
 pub mod pipeline;

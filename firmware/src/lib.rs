@@ -12,6 +12,10 @@
 
 pub mod base;
 pub mod events;
+// Host-only: the Cortex-M image never trains the base model, and leaving the module
+// out of that build keeps its code generation (and so its flash size and step
+// cost) exactly what it is without the module.
+#[cfg(not(target_os = "none"))]
 pub mod export;
 pub mod finetune;
 pub mod model;

@@ -4,7 +4,7 @@
 //!
 //! Writes `memory.x` into `OUT_DIR` for the selected board (QEMU mps2-an386 by
 //! default, STM32F411 with `--features rtt`) and passes `-Tlink.x -Tdefmt.x` to the
-//! binary only. Host builds (library tests, `lrate export`) get no link arguments.
+//! binary only. Host builds (library tests, the `export` example) get no link arguments.
 //! Both layouts are capped at the budget: 256 KiB flash, 64 KiB RAM, so the linker
 //! itself rejects an image that does not fit.
 

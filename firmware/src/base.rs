@@ -1,5 +1,6 @@
-//! Training the base model on the source domain (runs on the host, through
-//! `lrate export`, with the same no_std code the device uses).
+//! Training the base model on the source domain (runs on the host, through the
+//! `export` example and [`crate::export`], with the same no_std code the device
+//! uses).
 //!
 //! Plain mini-batch SGD with momentum over both layers on freshly synthesised
 //! [`Domain::SOURCE`] windows (an endless stream, so no epochs), with the learning

@@ -12,13 +12,14 @@
 use crate::board;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::entry;
-use lrate_firmware::finetune::{self, Config, Event, Observer, Phase, Workspace};
+use lrate_firmware::events::{Event, Observer, Phase};
+use lrate_firmware::finetune::{self, Config, Workspace};
 use lrate_firmware::model::Model;
 use lrate_firmware::pipeline::Fault;
 use lrate_firmware::sensor::{Accel, ADDRESS};
 use lrate_firmware::weights;
 
-/// The base model, trained on the host by `lrate export` (see firmware/README.md).
+/// The base model, trained on the host by the `export` example (see firmware/README.md).
 static BASE_WEIGHTS: &[u8] = include_bytes!("../model/base.bin");
 
 /// Required accuracy gain on the shifted domain, percentage points.

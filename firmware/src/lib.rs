@@ -7,11 +7,17 @@
 //! data pipeline, model, backward passes, SGD with momentum, the embedded-hal
 //! sensor driver, a simulated sensor, the weights format and the on-device
 //! fine-tuning procedure. It builds for the host as well, where `cargo test -p
-//! lrate-firmware` checks it and `lrate export` trains the base model with it.
+//! lrate-firmware` checks it and the `export` example (`cargo run --release -p
+//! lrate-firmware --example export`) trains the base model with it ([`export`]).
 
 pub mod base;
+pub mod events;
+// Host-only: the Cortex-M image never trains the base model, and leaving the module
+// out of that build keeps its code generation (and so its flash size and step
+// cost) exactly what it is without the module.
+#[cfg(not(target_os = "none"))]
+pub mod export;
 pub mod finetune;
-mod lr;
 pub mod model;
 pub mod pipeline;
 pub mod rng;

@@ -7,23 +7,31 @@
 //!    WACV 2017, §3.3; fastai `lr_find`): an `lrate-core` [`RangeTest`](lrate_core::RangeTest) sweeps the
 //!    rate exponentially from [`Config::range_start_lr`] to [`Config::range_end_lr`] while the head trains on fresh
 //!    mini-batches; the head and momentum are restored afterwards.
-//! 3. Bounds: `max_lr` = the curve's valley suggestion, `base_lr = max_lr / 10`
-//!    (lrate-core `Bounds`, the CLR paper's "max/3–max/4 … or 1/10" rule); when the
-//!    curve has no usable suggestion, [`Config::fallback`].
+//! 3. Bounds: `max_lr` = the curve's valley suggestion, `base_lr = max_lr /`
+//!    [`Config::bounds_div`] (4 by default; lrate-core `Bounds`, the CLR paper's
+//!    "max/3–max/4 … or 1/10" rule, so 3 to 10 are accepted); when the curve has no
+//!    usable suggestion, [`Config::fallback`].
 //! 4. Fine-tune the head with SGD + momentum under triangular CLR, momentum cycled
 //!    inversely (lrate-core [`Cyclic`](lrate_core::Cyclic)), for [`Config::cycles`] cycles.
 //! 5. Accuracy on the held-out set again.
 //!
 //! Every sample goes through the fault checks of [`crate::pipeline`]; a bad one is
 //! reported to the [`Observer`] and skipped. Nothing here can panic on sensor data.
+//!
+//! Steps 2–4 drive `lrate-core` from the private child module `lr` (range test,
+//! bounds, CLR schedule), which trains through this module's batch step and
+//! workspace; nothing outside `finetune` sees either.
 
+use crate::events::{Event, Observer, Phase};
 use crate::model::{Head, Model, HIDDEN, INPUT};
-use crate::pipeline::{to_input, Fault, FaultCounts};
+use crate::pipeline::{to_input, FaultCounts};
 use crate::rng::Rng;
 use crate::sensor::LabelledSource;
 use crate::signal::{CLASSES, WINDOW};
 use crate::train::HeadTrainer;
 use lrate_core::Schedule;
+
+mod lr;
 
 /// Mini-batch size on the device.
 pub const BATCH: usize = 16;
@@ -33,21 +41,6 @@ pub const EVAL_PER_CLASS: usize = 10;
 pub const EVAL_LEN: usize = EVAL_PER_CLASS * CLASSES;
 /// Attempts to fill one sample slot before giving up on it.
 pub const MAX_ATTEMPTS: u32 = 8;
-
-/// The phase a log event belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Phase {
-    /// Recording the held-out set.
-    Collect,
-    /// Accuracy before fine-tuning.
-    Before,
-    /// The LR range test.
-    RangeTest,
-    /// CLR fine-tuning.
-    FineTune,
-    /// Accuracy after fine-tuning.
-    After,
-}
 
 /// Fine-tuning settings.
 #[derive(Clone, Copy, Debug)]
@@ -81,9 +74,9 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// The firmware's settings: sweep 1e-4 → 10 over 40 batches; fallback bounds
-    /// 0.01 – 0.1 (a safe rate for softmax regression on unit-scale features);
-    /// 6 cycles of 2 × 20 steps; momentum 0.95 ↔ 0.85 (Smith 2018).
+    /// The firmware's settings: sweep 1e-4 → 10 over 40 batches; bounds
+    /// `(valley / 4, valley)`; fallback bounds 0.01 – 0.1 (a safe rate for softmax
+    /// regression on unit-scale features); 6 cycles of 2 × 20 steps; momentum 0.95 ↔ 0.85 (Smith 2018).
     fn default() -> Self {
         Self {
             seed: 0x5EED,
@@ -99,103 +92,6 @@ impl Default for Config {
             momentum: (0.95, 0.85),
             weight_decay: 1e-4,
         }
-    }
-}
-
-/// Summary of the range test.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RangeSummary {
-    /// Batches run.
-    pub batches: u32,
-    /// Lowest smoothed loss and its rate.
-    pub best_loss: f32,
-    /// Rate of the lowest smoothed loss.
-    pub best_lr: f32,
-    /// Last rate swept.
-    pub last_lr: f32,
-    /// True if the sweep stopped early because the loss diverged.
-    pub diverged: bool,
-    /// The valley suggestion, if the curve has one.
-    pub suggestion: Option<f32>,
-}
-
-/// What happened, for the log.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Event {
-    /// A sample was skipped.
-    Skipped {
-        /// Phase.
-        phase: Phase,
-        /// Why.
-        fault: Fault,
-        /// Totals so far.
-        counts: FaultCounts,
-    },
-    /// Accuracy on the held-out set.
-    Accuracy {
-        /// [`Phase::Before`] or [`Phase::After`].
-        phase: Phase,
-        /// Correct predictions.
-        correct: u32,
-        /// Held-out windows.
-        total: u32,
-    },
-    /// One batch of the range test.
-    RangePoint {
-        /// Batch index.
-        batch: u32,
-        /// Its rate.
-        lr: f32,
-        /// Its raw loss.
-        loss: f32,
-    },
-    /// The range test finished.
-    RangeDone(RangeSummary),
-    /// The CLR bounds chosen.
-    Bounds {
-        /// Lower bound.
-        base_lr: f32,
-        /// Upper bound.
-        max_lr: f32,
-        /// False if the fallback was used.
-        from_range_test: bool,
-    },
-    /// One CLR cycle finished.
-    Cycle {
-        /// Cycle number from 1.
-        cycle: u32,
-        /// Mean training loss over the cycle.
-        mean_loss: f32,
-        /// Lowest and highest rate used.
-        lr_min: f32,
-        /// Highest rate used.
-        lr_max: f32,
-        /// Lowest momentum used.
-        mom_min: f32,
-        /// Highest momentum used.
-        mom_max: f32,
-        /// Steps that were skipped (non-finite loss).
-        skipped_steps: u32,
-    },
-    /// lrate-core refused a configuration (the procedure goes on with the
-    /// fallback bounds, or skips fine-tuning if even those are refused).
-    ConfigRejected(lrate_core::ConfigError),
-    /// Cost of one training step, in [`Observer::ticks`] units.
-    StepCost {
-        /// Frozen-feature forward pass of one batch.
-        features: u32,
-        /// Head forward, backward and SGD update of one batch.
-        update: u32,
-    },
-}
-
-/// Receives the log events and supplies a tick counter for the step cost.
-pub trait Observer {
-    /// An event.
-    fn event(&mut self, e: &Event);
-    /// A monotonic tick count (wrapping); 0 where there is no timer.
-    fn ticks(&mut self) -> u32 {
-        0
     }
 }
 
@@ -217,15 +113,15 @@ pub struct Outcome {
 /// All the working memory of [`run`] (about 22 KiB), so the caller decides where
 /// it lives.
 pub struct Workspace {
-    pub(crate) eval: [[i16; WINDOW]; EVAL_LEN],
-    pub(crate) eval_y: [u8; EVAL_LEN],
-    pub(crate) eval_len: usize,
-    pub(crate) h: [[f32; HIDDEN]; BATCH],
-    pub(crate) y: [u8; BATCH],
-    pub(crate) trainer: HeadTrainer,
-    pub(crate) snapshot: Head,
-    pub(crate) rng: Rng,
-    pub(crate) counts: FaultCounts,
+    eval: [[i16; WINDOW]; EVAL_LEN],
+    eval_y: [u8; EVAL_LEN],
+    eval_len: usize,
+    h: [[f32; HIDDEN]; BATCH],
+    y: [u8; BATCH],
+    trainer: HeadTrainer,
+    snapshot: Head,
+    rng: Rng,
+    counts: FaultCounts,
 }
 
 impl Workspace {
@@ -369,7 +265,7 @@ pub fn run<S: LabelledSource, O: Observer>(
     let acc_before = accuracy_event(model, ws, Phase::Before, obs);
 
     // 2./3. Range test and bounds.
-    let (bounds, from_range_test) = match crate::lr::range_test(model, src, ws, cfg, obs) {
+    let (bounds, from_range_test) = match lr::range_test(model, src, ws, cfg, obs) {
         Ok(Some(b)) => (b, true),
         Ok(None) => (cfg.fallback, false),
         Err(e) => {
@@ -384,7 +280,7 @@ pub fn run<S: LabelledSource, O: Observer>(
     });
 
     // 4. CLR fine-tuning.
-    match crate::lr::clr(bounds, cfg) {
+    match lr::clr(bounds, cfg) {
         Ok(schedule) => fine_tune(model, src, ws, cfg, &schedule, obs),
         Err(e) => obs.event(&Event::ConfigRejected(e)),
     }
@@ -403,7 +299,7 @@ pub fn run<S: LabelledSource, O: Observer>(
 /// One optimizer step on a fresh batch at `(lr, momentum)`; with `timed`, reports
 /// the step's cost (sensor reads excluded).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn train_step<S: LabelledSource, O: Observer>(
+fn train_step<S: LabelledSource, O: Observer>(
     model: &mut Model,
     src: &mut S,
     ws: &mut Workspace,
@@ -504,7 +400,7 @@ mod tests {
 
     fn base() -> std::boxed::Box<Model> {
         let mut m = std::boxed::Box::new(Model::zeroed());
-        crate::weights::load(include_bytes!("../model/base.bin"), &mut m).unwrap();
+        crate::weights::load(include_bytes!("../../model/base.bin"), &mut m).unwrap();
         m
     }
 

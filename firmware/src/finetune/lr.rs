@@ -1,7 +1,8 @@
 //! The two places `lrate-core` drives the device: the LR range test and the
 //! cyclical schedule built from its result.
 
-use crate::finetune::{train_step, Config, Event, Observer, Phase, RangeSummary, Workspace};
+use super::{train_step, Config, Workspace};
+use crate::events::{Event, Observer, Phase, RangeSummary};
 use crate::model::Model;
 use crate::sensor::LabelledSource;
 use lrate_core::{
@@ -13,9 +14,9 @@ use lrate_core::{
 pub const RANGE_POINTS: usize = 64;
 
 /// Runs the range test on fresh mini-batches, restores the head and its momentum,
-/// and returns `(base_lr, max_lr)` = `(valley / div, valley)` via lrate-core
-/// `RangeTest::bounds`, or `None` when the curve has no valley suggestion.
-pub(crate) fn range_test<S: LabelledSource, O: Observer>(
+/// and returns `(base_lr, max_lr)` = `(valley / cfg.bounds_div, valley)` via
+/// lrate-core `RangeTest::bounds`, or `None` when the curve has no valley suggestion.
+pub(super) fn range_test<S: LabelledSource, O: Observer>(
     model: &mut Model,
     src: &mut S,
     ws: &mut Workspace,
@@ -86,7 +87,7 @@ pub(crate) fn range_test<S: LabelledSource, O: Observer>(
 /// Triangular CLR between the bounds, half-cycle `step_size`, momentum cycled
 /// inversely between `cfg.momentum.0` (at `base_lr`) and `cfg.momentum.1` (at
 /// `max_lr`) — lrate-core `Cyclic` (PyTorch `CyclicLR`).
-pub(crate) fn clr(bounds: (f32, f32), cfg: &Config) -> Result<Cyclic<f32>, ConfigError> {
+pub(super) fn clr(bounds: (f32, f32), cfg: &Config) -> Result<Cyclic<f32>, ConfigError> {
     let mut c = CyclicConfig::new(bounds.0, bounds.1, cfg.step_size);
     c.max_momentum = cfg.momentum.0;
     c.base_momentum = cfg.momentum.1;

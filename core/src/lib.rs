@@ -16,8 +16,9 @@ pub mod schedules;
 
 pub use error::{ConfigError, Problem};
 pub use range_test::{
-    Bounds, Curve, CurvePoint, NonFinite, RangeTest, RangeTestConfig, SlideParams, Smoothing,
-    Status, StopReason, Suggestion, Suggestions, Sweep, SweepEnd,
+    Bounds, BoundsRule, Curve, CurvePoint, NonFinite, RangeTest, RangeTestConfig, SlideParams,
+    Smoother, Smoothing, Status, StopReason, Suggestion, Suggestions, Sweep, SweepEnd,
+    UnknownBoundsRule,
 };
 pub use real::Real;
 pub use schedule::Schedule;

@@ -29,6 +29,7 @@
 //! memory used as a function of the capacity `N`.
 
 mod bounds;
+mod bounds_rule;
 mod config;
 mod curve;
 mod machine;
@@ -37,7 +38,9 @@ mod suggest;
 mod sweep;
 
 pub use bounds::Bounds;
+pub use bounds_rule::{BoundsRule, UnknownBoundsRule};
 pub use config::{NonFinite, RangeTestConfig, Smoothing, Sweep, SweepEnd};
 pub use curve::{Curve, CurvePoint};
 pub use machine::{RangeTest, Status, StopReason};
+pub use smoothing::Smoother;
 pub use suggest::{SlideParams, Suggestion, Suggestions};

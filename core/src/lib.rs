@@ -1,6 +1,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! # lrate-core
 //!
 //! Learning-rate schedules and the LR range test, `no_std` with no allocator.
@@ -24,7 +25,13 @@ pub use real::Real;
 pub use schedule::Schedule;
 pub use schedules::*;
 
-/// The README's Rust examples, compiled and run as doctests.
+/// The workspace README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// This crate's README (`core/README.md`, shown on crates.io), its Rust examples
+/// compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

@@ -1,6 +1,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 //! # lrate-core
 //!
 //! Learning-rate schedules and the LR range test, `no_std` with no allocator.
@@ -16,14 +17,21 @@ pub mod schedules;
 
 pub use error::{ConfigError, Problem};
 pub use range_test::{
-    Bounds, Curve, CurvePoint, NonFinite, RangeTest, RangeTestConfig, SlideParams, Smoothing,
-    Status, StopReason, Suggestion, Suggestions, Sweep, SweepEnd,
+    Bounds, BoundsRule, Curve, CurvePoint, NonFinite, RangeTest, RangeTestConfig, SlideParams,
+    Smoother, Smoothing, Status, StopReason, Suggestion, Suggestions, Sweep, SweepEnd,
+    UnknownBoundsRule,
 };
 pub use real::Real;
 pub use schedule::Schedule;
 pub use schedules::*;
 
-/// The README's Rust examples, compiled and run as doctests.
+/// The workspace README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
+
+/// This crate's README (`core/README.md`, shown on crates.io), its Rust examples
+/// compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct CrateReadmeDoctests;

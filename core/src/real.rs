@@ -34,6 +34,8 @@ pub trait Real:
     const PI: Self;
     /// Largest finite value.
     const MAX: Self;
+    /// Smallest positive normal value.
+    const MIN_POSITIVE: Self;
 
     /// Converts from `f64`, rounding to the nearest representable value.
     fn from_f64(v: f64) -> Self;
@@ -82,6 +84,7 @@ macro_rules! impl_real {
             const HALF: Self = 0.5;
             const PI: Self = $pi;
             const MAX: Self = <$t>::MAX;
+            const MIN_POSITIVE: Self = <$t>::MIN_POSITIVE;
 
             #[inline]
             fn from_f64(v: f64) -> Self {

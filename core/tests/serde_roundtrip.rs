@@ -100,3 +100,217 @@ fn invalid_config_files_are_rejected_naming_the_field() {
     )
     .is_err());
 }
+
+#[test]
+fn required_keys_alone_take_the_mirrored_librarys_defaults() {
+    let parse = |json: &str| -> AnySchedule {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    };
+    let one = parse(r#"{"one_cycle": {"max_lr": 0.4, "total_steps": 100}}"#);
+    assert_eq!(one, OneCycle::pytorch(0.4, 100).unwrap().into());
+    let clr = parse(r#"{"cyclic": {"base_lr": 0.001, "max_lr": 0.1}}"#);
+    assert_eq!(
+        clr,
+        CyclicConfig::new(0.001, 0.1, 2000).build().unwrap().into()
+    );
+    let cases: [(&str, AnySchedule); 13] = [
+        (
+            r#"{"constant": {"base_lr": 0.1}}"#,
+            ConstantConfig::new(0.1).build().unwrap().into(),
+        ),
+        (
+            r#"{"step": {"base_lr": 0.1, "step_size": 30}}"#,
+            StepConfig::new(0.1, 30).build().unwrap().into(),
+        ),
+        (
+            r#"{"multi_step": {"base_lr": 0.1, "milestones": [30, 80]}}"#,
+            MultiStepConfig::new(0.1, &[30, 80], 0.1)
+                .unwrap()
+                .build()
+                .unwrap()
+                .into(),
+        ),
+        (
+            r#"{"exponential": {"base_lr": 0.1, "gamma": 0.9}}"#,
+            ExponentialConfig::new(0.1, 0.9).build().unwrap().into(),
+        ),
+        (
+            r#"{"polynomial": {"base_lr": 0.1}}"#,
+            PolynomialConfig::new(0.1, 5, 1.0).build().unwrap().into(),
+        ),
+        (
+            r#"{"linear": {"base_lr": 0.1}}"#,
+            LinearConfig::new(0.1, 1.0 / 3.0, 1.0, 5)
+                .build()
+                .unwrap()
+                .into(),
+        ),
+        (
+            r#"{"constant_factor": {"base_lr": 0.1}}"#,
+            ConstantFactorConfig::new(0.1, 1.0 / 3.0, 5)
+                .build()
+                .unwrap()
+                .into(),
+        ),
+        (
+            r#"{"inverse_time": {"base_lr": 0.1, "decay_rate": 0.5, "decay_steps": 10}}"#,
+            InverseTimeConfig::new(0.1, 10, 0.5).build().unwrap().into(),
+        ),
+        (
+            r#"{"cosine_annealing": {"base_lr": 0.1, "t_max": 50}}"#,
+            CosineAnnealingConfig::new(0.1, 50, 0.0)
+                .build()
+                .unwrap()
+                .into(),
+        ),
+        (
+            r#"{"warm_restarts": {"base_lr": 0.1, "t_0": 10}}"#,
+            WarmRestartsConfig::new(0.1, 10, 1, 0.0)
+                .build()
+                .unwrap()
+                .into(),
+        ),
+        (
+            r#"{"piecewise_constant": {"boundaries": [10], "values": [0.1, 0.01]}}"#,
+            PiecewiseConstantConfig::new(&[10], &[0.1, 0.01])
+                .unwrap()
+                .build()
+                .unwrap()
+                .into(),
+        ),
+        (
+            r#"{"warmup": {"warmup_steps": 5, "schedule": {"constant": {"base_lr": 0.1}}}}"#,
+            Warmup::new(
+                5,
+                0.0,
+                Single::from(ConstantConfig::new(0.1).build().unwrap()),
+            )
+            .unwrap()
+            .into(),
+        ),
+        (
+            r#"{"sequential": {"schedulers": [{"constant": {"base_lr": 0.1}},
+                {"step": {"base_lr": 0.1, "step_size": 3}}], "milestones": [5]}}"#,
+            Sequential::from_slices(
+                &[
+                    Single::from(ConstantConfig::new(0.1).build().unwrap()),
+                    StepConfig::new(0.1, 3).build().unwrap().into(),
+                ],
+                &[5],
+            )
+            .unwrap()
+            .into(),
+        ),
+    ];
+    for (json, want) in cases {
+        assert_eq!(parse(json), want, "{json}");
+    }
+    // Validation still runs on the defaults' behalf: 10 steps at pct_start 0.3
+    // are fine, 1 step is not.
+    assert!(serde_json::from_str::<AnySchedule>(
+        r#"{"one_cycle": {"max_lr": 0.4, "total_steps": 1}}"#
+    )
+    .is_err());
+    // Still required: the keys PyTorch requires.
+    for json in [
+        r#"{"one_cycle": {"max_lr": 0.4}}"#,
+        r#"{"cyclic": {"max_lr": 0.1}}"#,
+        r#"{"step": {"base_lr": 0.1}}"#,
+        r#"{"cosine_annealing": {"base_lr": 0.1}}"#,
+    ] {
+        assert!(serde_json::from_str::<AnySchedule>(json).is_err(), "{json}");
+    }
+}
+
+#[test]
+fn name_is_the_serde_tag() {
+    let cos: Single<f64> = CosineAnnealingConfig::new(0.1, 45, 0.0)
+        .build()
+        .unwrap()
+        .into();
+    let all: Vec<(AnySchedule<f64>, &str)> = vec![
+        (ConstantConfig::new(0.1).build().unwrap().into(), "constant"),
+        (StepConfig::new(0.1, 3).build().unwrap().into(), "step"),
+        (
+            MultiStepConfig::new(0.1, &[3], 0.1)
+                .unwrap()
+                .build()
+                .unwrap()
+                .into(),
+            "multi_step",
+        ),
+        (
+            ExponentialConfig::new(0.1, 0.9).build().unwrap().into(),
+            "exponential",
+        ),
+        (
+            PolynomialConfig::new(0.1, 4, 1.0).build().unwrap().into(),
+            "polynomial",
+        ),
+        (
+            LinearConfig::new(0.1, 0.5, 1.0, 4).build().unwrap().into(),
+            "linear",
+        ),
+        (
+            ConstantFactorConfig::new(0.1, 0.5, 4)
+                .build()
+                .unwrap()
+                .into(),
+            "constant_factor",
+        ),
+        (
+            InverseTimeConfig::new(0.1, 4, 0.5).build().unwrap().into(),
+            "inverse_time",
+        ),
+        (cos.clone().into(), "cosine_annealing"),
+        (
+            WarmRestartsConfig::new(0.1, 4, 2, 0.0)
+                .build()
+                .unwrap()
+                .into(),
+            "warm_restarts",
+        ),
+        (Cyclic::triangular(0.01, 0.1, 4).unwrap().into(), "cyclic"),
+        (OneCycle::pytorch(0.1, 40).unwrap().into(), "one_cycle"),
+        (
+            PiecewiseConstantConfig::new(&[3], &[0.1, 0.01])
+                .unwrap()
+                .build()
+                .unwrap()
+                .into(),
+            "piecewise_constant",
+        ),
+        (Warmup::new(3, 0.0, cos.clone()).unwrap().into(), "warmup"),
+        (
+            Sequential::from_slices(&[cos.clone(), cos], &[5])
+                .unwrap()
+                .into(),
+            "sequential",
+        ),
+    ];
+    for (s, tag) in &all {
+        assert_eq!(s.name(), *tag);
+        let v = serde_json::to_value(s).unwrap();
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, [tag], "{v}");
+        if let Ok(single) = serde_json::from_value::<Single<f64>>(v.clone()) {
+            assert_eq!(single.name(), *tag);
+            assert_eq!(serde_json::to_value(&single).unwrap(), v);
+        }
+    }
+}
+
+#[test]
+fn bounds_rule_serializes_as_its_name() {
+    for r in BoundsRule::ALL {
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(json, format!("\"{r}\""));
+        assert_eq!(serde_json::from_str::<BoundsRule>(&json).unwrap(), r);
+    }
+    assert_eq!(
+        serde_json::from_str::<BoundsRule>("\"Min\"").unwrap(),
+        BoundsRule::Suggestion(Suggestion::Minimum)
+    );
+    let e = serde_json::from_str::<BoundsRule>("\"warp\"").unwrap_err();
+    assert!(e.to_string().contains("near-min"), "{e}");
+}

@@ -1,5 +1,6 @@
 //! Schedule bounds derived from a range-test suggestion.
 
+use super::bounds_rule::NO_SUGGESTION;
 use super::machine::RangeTest;
 use super::suggest::Suggestion;
 use crate::error::{ConfigError, Problem};
@@ -80,10 +81,7 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     pub fn bounds(&self, rule: Suggestion, div: F) -> Result<Bounds<F>, ConfigError> {
         match self.suggest(rule) {
             Some(max_lr) => Bounds::new(max_lr, div),
-            None => Err(ConfigError::new(
-                "max_lr",
-                Problem::MustBe("a suggestion, but the curve gives none"),
-            )),
+            None => Err(NO_SUGGESTION),
         }
     }
 }

@@ -50,6 +50,23 @@ pub enum Smoothing<F> {
     },
 }
 
+impl<F: Real> Smoothing<F> {
+    /// The weight (`beta` or `smooth_f`) must be finite and in `[0, 1)`.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let (name, w) = match *self {
+            Smoothing::Debiased { beta } => ("beta", beta),
+            Smoothing::Plain { smooth_f } => ("smooth_f", smooth_f),
+        };
+        if !w.is_finite() {
+            return Err(ConfigError::new(name, Problem::NotFinite));
+        }
+        if w < F::ZERO || w >= F::ONE {
+            return Err(ConfigError::new(name, Problem::MustBe("in [0, 1)")));
+        }
+        Ok(())
+    }
+}
+
 /// What a non-finite loss (NaN, ±∞, or a smoothed loss that overflows) does.
 ///
 /// In both cases the batch is recorded with its lr and *no* smoothed loss
@@ -212,16 +229,7 @@ impl<F: Real> RangeTestConfig<F> {
         if self.num_it < 2 {
             return Err(ConfigError::new("num_it", Problem::MustBe("≥ 2")));
         }
-        let (name, w) = match self.smoothing {
-            Smoothing::Debiased { beta } => ("beta", beta),
-            Smoothing::Plain { smooth_f } => ("smooth_f", smooth_f),
-        };
-        if !w.is_finite() {
-            return Err(ConfigError::new(name, Problem::NotFinite));
-        }
-        if w < F::ZERO || w >= F::ONE {
-            return Err(ConfigError::new(name, Problem::MustBe("in [0, 1)")));
-        }
+        self.smoothing.validate()?;
         if let Some(k) = self.diverge_factor {
             if !k.is_finite() {
                 return Err(ConfigError::new("diverge_factor", Problem::NotFinite));

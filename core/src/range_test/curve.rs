@@ -84,13 +84,19 @@ impl<F: Real, const N: usize> CurveBuf<F, N> {
     /// The stored points of batches `b` with `from ≤ b < to`, cut before the first
     /// point without a finite smoothed loss.
     pub(crate) fn window(&self, from: u32, to: u32) -> &[Point<F>] {
+        &self.points[self.window_range(from, to)]
+    }
+
+    /// The indices of [`window`](Self::window)'s points (an empty range when the
+    /// window is empty).
+    pub(crate) fn window_range(&self, from: u32, to: u32) -> core::ops::Range<usize> {
         let s = u64::from(self.stride);
         let k0 = (u64::from(from).div_ceil(s)) as usize;
         let k1 = (u64::from(to).div_ceil(s) as usize).min(self.finite);
         if k0 >= k1 {
-            &[]
+            0..0
         } else {
-            &self.points[k0..k1]
+            k0..k1
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The range-test state machine.
 
 use super::config::{NonFinite, RangeTestConfig};
-use super::curve::{Curve, CurveBuf};
-use super::smoothing::Smoother;
+use super::curve::{Curve, CurveBuf, CurvePoint};
+use super::smoothing::Ema;
 use super::suggest::{self, SlideParams, Suggestion, Suggestions};
 use super::sweep;
 use crate::error::ConfigError;
@@ -91,7 +91,7 @@ const TORCH_SKIP_START: u32 = 10;
 #[derive(Clone, Debug)]
 pub struct RangeTest<F = f32, const N: usize = 128> {
     config: RangeTestConfig<F>,
-    smoother: Smoother<F>,
+    smoother: Ema<F>,
     curve: CurveBuf<F, N>,
     batch: u32,
     best: Option<F>,
@@ -128,7 +128,7 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     fn from_valid(config: RangeTestConfig<F>) -> Self {
         Self {
             config,
-            smoother: Smoother::new(),
+            smoother: Ema::new(),
             curve: CurveBuf::new(),
             batch: 0,
             best: None,
@@ -248,6 +248,20 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
                     .window(TORCH_SKIP_START, self.batch.saturating_sub(SKIP_END)),
             ),
         }
+    }
+
+    /// The curve point at which [`Suggestion::Minimum`] finds the lowest smoothed
+    /// loss, in the same trimmed window (batches `[num_it / 10, batches − 5)`,
+    /// cut at the first non-finite loss; the first point on ties), so that
+    /// `suggest(Minimum) == min_point().lr / 10` exactly. This is the
+    /// `(lr, loss)` pair of fastai's `minimum`, which returns `(lr / 10, (lr, loss))`.
+    /// `None` when the trimmed curve is empty.
+    pub fn min_point(&self) -> Option<CurvePoint<F>> {
+        let r = self
+            .curve
+            .window_range(self.config.num_it / 10, self.batch.saturating_sub(SKIP_END));
+        let i = suggest::minimum_index(&self.curve.points()[r.clone()])?;
+        self.curve().get(r.start + i)
     }
 
     /// fastai's slide rule with other parameters than its defaults. The result is
@@ -387,6 +401,46 @@ mod tests {
         assert_eq!(size_of::<RangeTest<f32, 1000>>(), round8(h32 + 12 * 1000));
         assert_eq!(size_of::<RangeTest<f64, 5>>(), round8(h64 + 24 * 5));
         assert_eq!(size_of::<RangeTest<f64, 256>>(), round8(h64 + 24 * 256));
+    }
+
+    #[test]
+    fn min_point_is_ten_times_the_minimum_suggestion() {
+        let cfg = RangeTestConfig::fastai().range(1e-6, 1.0, 300);
+        for n in [0usize, 3, 20, 40, 100, 300] {
+            let mut t = RangeTest::<f32, 64>::new(cfg).unwrap();
+            let losses: [f32; 300] =
+                core::array::from_fn(|i| 3.0 - 2.0 * libm::sinf(i as f32 / 300.0 * 4.0));
+            run32(&mut t, &losses[..n]);
+            let p = t.min_point();
+            assert_eq!(
+                p.map(|p| p.lr / 10.0),
+                t.suggest(Suggestion::Minimum),
+                "{n}"
+            );
+            if let Some(p) = p {
+                let c = t.curve();
+                let k = (p.batch / c.stride()) as usize;
+                assert_eq!(c.get(k), Some(p));
+                assert!(p.loss.is_some() && p.batch >= 30);
+                // No lower smoothed loss in the window.
+                let end = t.batches().saturating_sub(SKIP_END);
+                assert!(c
+                    .iter()
+                    .filter(|q| q.batch >= 30 && q.batch < end)
+                    .all(|q| q.loss.unwrap() >= p.loss.unwrap()));
+            } else {
+                assert!(n < 36, "{n}");
+            }
+        }
+    }
+
+    fn run32<const N: usize>(t: &mut RangeTest<f32, N>, losses: &[f32]) {
+        for &l in losses {
+            if t.next_lr().is_none() {
+                break;
+            }
+            t.record(l);
+        }
     }
 
     #[test]

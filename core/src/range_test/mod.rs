@@ -4,10 +4,11 @@
 //! The caller owns the model: it asks [`RangeTest::next_lr`] for the learning rate
 //! of the next batch, trains that batch, reports the loss to [`RangeTest::record`]
 //! and repeats until the test says [`Status::Done`]. Then it restores its model
-//! and reads the suggestions ([`Suggestion`]), or turns one into schedule
-//! [`Bounds`]. The presets [`RangeTest::fastai`] and [`RangeTest::torch_lr_finder`]
-//! reproduce those libraries (fastai 2.8 `lr_find`, torch-lr-finder 0.2.2
-//! `range_test`), checked against their recorded outputs by
+//! and reads the suggestions ([`Suggestion`], [`RangeTest::min_point`]), or turns
+//! one into schedule [`Bounds`] by a [`BoundsRule`]. Its loss smoothing is
+//! available on its own as [`Smoother`]. The presets [`RangeTest::fastai`] and
+//! [`RangeTest::torch_lr_finder`] reproduce those libraries (fastai 2.8 `lr_find`,
+//! torch-lr-finder 0.2.2 `range_test`), checked against their recorded outputs by
 //! `tests/range_test_parity.rs`.
 //!
 //! ```
@@ -29,6 +30,7 @@
 //! memory used as a function of the capacity `N`.
 
 mod bounds;
+mod bounds_rule;
 mod config;
 mod curve;
 mod machine;
@@ -37,7 +39,9 @@ mod suggest;
 mod sweep;
 
 pub use bounds::Bounds;
+pub use bounds_rule::{BoundsRule, UnknownBoundsRule};
 pub use config::{NonFinite, RangeTestConfig, Smoothing, Sweep, SweepEnd};
 pub use curve::{Curve, CurvePoint};
 pub use machine::{RangeTest, Status, StopReason};
+pub use smoothing::Smoother;
 pub use suggest::{SlideParams, Suggestion, Suggestions};

@@ -120,10 +120,14 @@ fn gradient<F: Real>(w: &[Point<F>], i: usize) -> F {
     }
 }
 
+/// The index fastai `minimum` picks: `argmin(losses)` (first minimum on ties).
+pub(crate) fn minimum_index<F: Real>(w: &[Point<F>]) -> Option<usize> {
+    argmin(w.iter().map(|p| p.loss))
+}
+
 /// fastai `minimum`: `lrs[argmin(losses)] / 10` (first minimum on ties).
 pub(crate) fn minimum<F: Real>(w: &[Point<F>]) -> Option<F> {
-    let i = argmin(w.iter().map(|p| p.loss))?;
-    finite(w[i].lr / F::from_f64(10.0))
+    finite(w[minimum_index(w)?].lr / F::from_f64(10.0))
 }
 
 /// fastai `steep`: `grads = (losses[1:] − losses[:-1]) / (lrs[1:].log() − lrs[:-1].log())`,

@@ -3,7 +3,8 @@
 use super::util::non_negative;
 use crate::{ConfigError, Real, Schedule};
 
-/// Configuration of [`Constant`]: `lr(t) = base_lr`.
+/// Configuration of [`Constant`]: `lr(t) = base_lr`. Its one field, `base_lr`,
+/// is required.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

@@ -3,7 +3,8 @@
 use super::util::{cos_weight, fu, non_negative, nonzero};
 use crate::{ConfigError, Real, Schedule};
 
-/// Configuration of [`CosineAnnealing`].
+/// Configuration of [`CosineAnnealing`]; defaults are PyTorch
+/// `CosineAnnealingLR`'s (under `serde` `base_lr` and `t_max` are required).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

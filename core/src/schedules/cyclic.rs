@@ -18,7 +18,9 @@ pub enum CyclicMode {
     ExpRange,
 }
 
-/// Configuration of [`Cyclic`]; defaults are PyTorch's.
+/// Configuration of [`Cyclic`]; names and defaults are PyTorch `CyclicLR`'s
+/// (under `serde` only `base_lr` and `max_lr` are required; PyTorch's
+/// `scale_fn` / `scale_mode` are the [`CyclicMode`]s).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
@@ -29,6 +31,7 @@ pub struct CyclicConfig<F: Real = f32> {
     /// Upper bound of the cycle (finite, ≥ `base_lr`).
     pub max_lr: F,
     /// Steps from `base_lr` up to `max_lr` (≥ 1; PyTorch default 2000).
+    #[cfg_attr(feature = "serde", serde(default = "default_step_size_up"))]
     pub step_size_up: u32,
     /// Steps back down (≥ 1); `None` means `step_size_up`.
     #[cfg_attr(feature = "serde", serde(default))]
@@ -40,7 +43,7 @@ pub struct CyclicConfig<F: Real = f32> {
     #[cfg_attr(feature = "serde", serde(default = "super::util::defaults::one"))]
     pub gamma: F,
     /// Cycle momentum (or Adam β1) inversely to the rate (default true).
-    #[cfg_attr(feature = "serde", serde(default = "default_true"))]
+    #[cfg_attr(feature = "serde", serde(default = "super::util::defaults::yes"))]
     pub cycle_momentum: bool,
     /// Momentum at the rate's peak (finite; default 0.8).
     #[cfg_attr(feature = "serde", serde(default = "default_base_momentum"))]
@@ -51,8 +54,8 @@ pub struct CyclicConfig<F: Real = f32> {
 }
 
 #[cfg(feature = "serde")]
-fn default_true() -> bool {
-    true
+fn default_step_size_up() -> u32 {
+    2000
 }
 #[cfg(feature = "serde")]
 fn default_base_momentum<F: Real>() -> F {

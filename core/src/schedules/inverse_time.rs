@@ -3,7 +3,8 @@
 use super::util::{fu, non_negative, nonzero};
 use crate::{ConfigError, Real, Schedule};
 
-/// Configuration of [`InverseTime`].
+/// Configuration of [`InverseTime`]; defaults are Keras `InverseTimeDecay`'s
+/// (under `serde` `base_lr`, `decay_rate` and `decay_steps` are required).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

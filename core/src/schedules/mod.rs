@@ -98,6 +98,7 @@ macro_rules! validated {
     };
 }
 
+mod adjust;
 mod util;
 
 /// The empty cache of schedules that derive nothing at construction.

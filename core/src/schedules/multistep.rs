@@ -5,7 +5,8 @@ use super::MAX_MILESTONES;
 use crate::{ConfigError, Problem, Real, Schedule};
 use heapless::Vec;
 
-/// Configuration of [`MultiStep`].
+/// Configuration of [`MultiStep`]; defaults are PyTorch `MultiStepLR`'s (under
+/// `serde` `base_lr` and `milestones` are required).
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

@@ -22,7 +22,9 @@ pub enum PhaseRule {
     Fastai,
 }
 
-/// Configuration of [`OneCycle`]; field names and defaults are PyTorch's.
+/// Configuration of [`OneCycle`]; field names and defaults are PyTorch
+/// `OneCycleLR`'s ([`pytorch`](Self::pytorch); under `serde` every field but
+/// `max_lr` and `total_steps` may be omitted and takes that default).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
@@ -33,24 +35,30 @@ pub struct OneCycleConfig<F: Real = f32> {
     /// Steps in the cycle (large enough that every phase spans a step).
     pub total_steps: u32,
     /// Fraction of the cycle spent rising (in (0, 1); PyTorch 0.3, fastai 0.25).
+    #[cfg_attr(feature = "serde", serde(default = "default_pct_start"))]
     pub pct_start: F,
     /// Annealing curve (PyTorch `anneal_strategy`; default cos).
     #[cfg_attr(feature = "serde", serde(default))]
     pub anneal: Anneal,
     /// `initial_lr = max_lr / div_factor` (finite, ≥ 1; default 25).
+    #[cfg_attr(feature = "serde", serde(default = "default_div_factor"))]
     pub div_factor: F,
     /// `min_lr = initial_lr / final_div_factor` (finite, ≥ 1; PyTorch 1e4; fastai
     /// `div_final / div` = 4000).
+    #[cfg_attr(feature = "serde", serde(default = "default_final_div_factor"))]
     pub final_div_factor: F,
     /// Three phases: up, back down to `initial_lr`, then annihilate to `min_lr`
     /// (default false).
     #[cfg_attr(feature = "serde", serde(default))]
     pub three_phase: bool,
     /// Cycle momentum / Adam β1 inversely to the rate (default true).
+    #[cfg_attr(feature = "serde", serde(default = "super::util::defaults::yes"))]
     pub cycle_momentum: bool,
     /// Momentum at the rate's peak (finite; PyTorch 0.85).
+    #[cfg_attr(feature = "serde", serde(default = "default_base_momentum"))]
     pub base_momentum: F,
     /// Momentum at the start (finite, ≥ `base_momentum`; PyTorch 0.95).
+    #[cfg_attr(feature = "serde", serde(default = "default_max_momentum"))]
     pub max_momentum: F,
     /// Momentum at the end; `None` means `max_momentum` (fastai's third `moms`).
     #[cfg_attr(feature = "serde", serde(default))]
@@ -58,6 +66,27 @@ pub struct OneCycleConfig<F: Real = f32> {
     /// Phase arithmetic (default PyTorch's).
     #[cfg_attr(feature = "serde", serde(default))]
     pub phase_rule: PhaseRule,
+}
+
+#[cfg(feature = "serde")]
+fn default_pct_start<F: Real>() -> F {
+    F::from_f64(0.3)
+}
+#[cfg(feature = "serde")]
+fn default_div_factor<F: Real>() -> F {
+    F::from_f64(25.0)
+}
+#[cfg(feature = "serde")]
+fn default_final_div_factor<F: Real>() -> F {
+    F::from_f64(1e4)
+}
+#[cfg(feature = "serde")]
+fn default_base_momentum<F: Real>() -> F {
+    F::from_f64(0.85)
+}
+#[cfg(feature = "serde")]
+fn default_max_momentum<F: Real>() -> F {
+    F::from_f64(0.95)
 }
 
 impl<F: Real> OneCycleConfig<F> {

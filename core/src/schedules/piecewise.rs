@@ -5,7 +5,8 @@ use super::{MAX_MILESTONES, MAX_VALUES};
 use crate::{ConfigError, Problem, Real, Schedule};
 use heapless::Vec;
 
-/// Configuration of [`PiecewiseConstant`].
+/// Configuration of [`PiecewiseConstant`]: Keras `PiecewiseConstantDecay`,
+/// whose two arguments are both required.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

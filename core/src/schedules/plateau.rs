@@ -29,7 +29,8 @@ pub enum ThresholdMode {
     Abs,
 }
 
-/// Configuration of [`ReduceOnPlateau`]; names and defaults are PyTorch's.
+/// Configuration of [`ReduceOnPlateau`]; names and defaults are PyTorch
+/// `ReduceLROnPlateau`'s (under `serde` only `base_lr` is required).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

@@ -3,7 +3,8 @@
 use super::util::{fu, non_negative, nonzero};
 use crate::{ConfigError, Real, Schedule};
 
-/// Configuration of [`Polynomial`].
+/// Configuration of [`Polynomial`]; defaults are PyTorch `PolynomialLR`'s
+/// (under `serde` only `base_lr` is required).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

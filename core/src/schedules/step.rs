@@ -3,7 +3,8 @@
 use super::util::{non_negative, nonzero, powi, sat};
 use crate::{ConfigError, Real, Schedule};
 
-/// Configuration of [`Step`].
+/// Configuration of [`Step`]; defaults are PyTorch `StepLR`'s (under `serde`
+/// `base_lr` and `step_size` are required).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

@@ -145,7 +145,7 @@ impl Anneal {
     }
 }
 
-/// Serde defaults (PyTorch's), as generic functions.
+/// Serde defaults (PyTorch's or Keras's, as each config says), as generic functions.
 #[cfg(feature = "serde")]
 pub(crate) mod defaults {
     use crate::Real;
@@ -161,6 +161,9 @@ pub(crate) mod defaults {
     }
     pub(crate) fn third<F: Real>() -> F {
         F::from_f64(1.0 / 3.0)
+    }
+    pub(crate) fn yes() -> bool {
+        true
     }
     pub(crate) fn one_u32() -> u32 {
         1

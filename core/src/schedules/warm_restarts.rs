@@ -4,7 +4,9 @@
 use super::util::{cos_weight, finite, fu, non_negative, nonzero, powi, rule};
 use crate::{ConfigError, Real, Schedule};
 
-/// Configuration of [`WarmRestarts`].
+/// Configuration of [`WarmRestarts`]; defaults are PyTorch
+/// `CosineAnnealingWarmRestarts`' (under `serde` `base_lr` and `t_0` are
+/// required).
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[cfg_attr(feature = "serde", serde(deny_unknown_fields))]

@@ -42,7 +42,7 @@ use crate::device::Device;
 use crate::nn::{ModelKind, OptimizerKind};
 use crate::sched;
 
-pub use crate::bounds_rule::BoundsRule;
+pub use lrate_core::BoundsRule;
 
 /// `[run]`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -370,7 +370,7 @@ pub enum ScheduleSource {
     /// A named preset (`--schedule NAME` or `[run] schedule`; default `onecycle`).
     Named(String),
     /// The config file's `[schedule]` table, in lrate-core's format.
-    Table(sched::Any),
+    Table(Box<sched::Any>),
 }
 
 /// The `train`-only options, resolved.
@@ -416,12 +416,15 @@ pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
     // A --schedule flag replaces the file's [schedule] table.
     let schedule = match (&a.schedule, &f.schedule) {
         (Some(n), _) => ScheduleSource::Named(n.clone()),
-        (None, Some(t)) => ScheduleSource::Table(sched::from_table(t).with_context(|| {
-            a.common
-                .config
-                .as_ref()
-                .map_or(String::new(), |p| p.display().to_string())
-        })?),
+        (None, Some(t)) => {
+            let any = sched::from_table(t).with_context(|| {
+                a.common
+                    .config
+                    .as_ref()
+                    .map_or(String::new(), |p| p.display().to_string())
+            })?;
+            ScheduleSource::Table(Box::new(any))
+        }
         (None, None) => {
             ScheduleSource::Named(f.run.schedule.clone().unwrap_or_else(|| "onecycle".into()))
         }

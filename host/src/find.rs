@@ -9,7 +9,6 @@ use anyhow::{Context, Result};
 use lrate_core::{Bounds, CurvePoint, RangeTest, RangeTestConfig, Status, StopReason, Suggestions};
 use serde::Serialize;
 
-use crate::bounds_rule::bounds_by;
 use crate::checkpoint::write_atomic;
 use crate::cli::FindArgs;
 use crate::config::{self, BoundsRule, CommonConfig, FileConfig};
@@ -94,7 +93,7 @@ pub fn range_test<D: NnDevice>(
         .context("cannot restore the model's initial weights after the range test")?;
     let rows: Vec<CurvePoint<f32>> = rt.curve().iter().collect();
     let rule = c.find.rule;
-    let bounds = bounds_by(&rt, rule, Bounds::<f32>::DEFAULT_DIV as f32).ok();
+    let bounds = rt.bounds_by(rule, Bounds::<f32>::DEFAULT_DIV as f32).ok();
     let smoothed: Vec<f32> = rows.iter().filter_map(|r| r.loss).collect();
     let loss_drop = match (smoothed.first(), smoothed.iter().copied().reduce(f32::min)) {
         (Some(&first), Some(best)) if first > 0.0 => (first - best) / first,

@@ -12,7 +12,6 @@
 
 pub mod allocator;
 pub mod app;
-mod bounds_rule;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;

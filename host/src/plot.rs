@@ -9,6 +9,8 @@ use std::sync::{Arc, OnceLock};
 use anyhow::{anyhow, Context, Result};
 use resvg::{tiny_skia, usvg};
 
+use lrate_core::{Smoother, Smoothing};
+
 use crate::checkpoint::write_atomic;
 use plotters::prelude::*;
 
@@ -303,6 +305,66 @@ pub fn panels(path: &Path, title: &str, x_label: &str, panels: &[Panel]) -> Resu
     Ok(())
 }
 
+/// Draws `training.svg`: lr, momentum, loss and test accuracy against the step.
+pub fn metrics(m: &Metrics, path: &Path) -> Result<()> {
+    let pts = |f: &dyn Fn(&StepRow) -> f32| -> Vec<(f64, f64)> {
+        m.steps
+            .iter()
+            .map(|r| (f64::from(r.step), f64::from(f(r))))
+            .collect()
+    };
+    // The range test's smoothing (fastai's debiased EMA, β = 0.98), from lrate-core; a NaN/inf
+    // loss leaves it unchanged.
+    let mut smoother = Smoother::new(Smoothing::Debiased { beta: 0.98f64 })
+        .map_err(|e| anyhow!("loss smoothing: {e}"))?;
+    let ema: Vec<(f64, f64)> = m
+        .steps
+        .iter()
+        .filter_map(|r| {
+            smoother.update(f64::from(r.loss));
+            Some((f64::from(r.step), smoother.value()?))
+        })
+        .collect();
+    let series = |name: &str, points, color, faint| Series {
+        name: name.into(),
+        points,
+        color,
+        faint,
+    };
+    let mut stack = vec![
+        Panel {
+            y_label: "learning rate".into(),
+            series: vec![series("lr", pts(&|r| r.lr), 0, false)],
+        },
+        Panel {
+            y_label: "momentum / beta1".into(),
+            series: vec![series("momentum", pts(&|r| r.momentum), 1, false)],
+        },
+        Panel {
+            y_label: "training loss".into(),
+            series: vec![
+                series("batch loss", pts(&|r| r.loss), 2, true),
+                series("smoothed (0.98)", ema, 2, false),
+            ],
+        },
+    ];
+    if !m.epochs.is_empty() {
+        stack.push(Panel {
+            y_label: "test accuracy".into(),
+            series: vec![series(
+                "test accuracy",
+                m.epochs
+                    .iter()
+                    .map(|e| (f64::from(e.step), f64::from(e.test_acc)))
+                    .collect(),
+                3,
+                false,
+            )],
+        });
+    }
+    panels(path, "lrate training", "step", &stack)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,60 +435,4 @@ mod tests {
             assert!(cs[i + 1..].iter().all(|b| b != a), "marker {i}");
         }
     }
-}
-
-/// Draws `training.svg`: lr, momentum, loss and test accuracy against the step.
-pub fn metrics(m: &Metrics, path: &Path) -> Result<()> {
-    let pts = |f: &dyn Fn(&StepRow) -> f32| -> Vec<(f64, f64)> {
-        m.steps
-            .iter()
-            .map(|r| (f64::from(r.step), f64::from(f(r))))
-            .collect()
-    };
-    let mut ema = Vec::with_capacity(m.steps.len());
-    let (mut avg, beta) = (0f64, 0.98f64);
-    for (i, r) in m.steps.iter().enumerate() {
-        if r.loss.is_finite() {
-            avg = beta * avg + (1.0 - beta) * f64::from(r.loss);
-        }
-        ema.push((f64::from(r.step), avg / (1.0 - beta.powi(i as i32 + 1))));
-    }
-    let series = |name: &str, points, color, faint| Series {
-        name: name.into(),
-        points,
-        color,
-        faint,
-    };
-    let mut stack = vec![
-        Panel {
-            y_label: "learning rate".into(),
-            series: vec![series("lr", pts(&|r| r.lr), 0, false)],
-        },
-        Panel {
-            y_label: "momentum / beta1".into(),
-            series: vec![series("momentum", pts(&|r| r.momentum), 1, false)],
-        },
-        Panel {
-            y_label: "training loss".into(),
-            series: vec![
-                series("batch loss", pts(&|r| r.loss), 2, true),
-                series("smoothed (0.98)", ema, 2, false),
-            ],
-        },
-    ];
-    if !m.epochs.is_empty() {
-        stack.push(Panel {
-            y_label: "test accuracy".into(),
-            series: vec![series(
-                "test accuracy",
-                m.epochs
-                    .iter()
-                    .map(|e| (f64::from(e.step), f64::from(e.test_acc)))
-                    .collect(),
-                3,
-                false,
-            )],
-        });
-    }
-    panels(path, "lrate training", "step", &stack)
 }

@@ -4,9 +4,8 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use lrate_core::{
-    AnySchedule, Bounds, ConstantConfig, CosineAnnealingConfig, Cyclic, CyclicConfig,
-    ExponentialConfig, MultiStepConfig, OneCycle, OneCycleConfig, Schedule, StepConfig,
-    WarmRestartsConfig,
+    AnySchedule, Bounds, ConstantConfig, CosineAnnealingConfig, CyclicConfig, Exponential,
+    MultiStepConfig, OneCycle, Schedule, StepConfig, WarmRestartsConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +49,12 @@ impl RunSchedule {
     }
 }
 
-fn core<T>(r: Result<T, lrate_core::ConfigError>, what: &str) -> Result<T> {
+/// What an error of [`AnySchedule::with_peak`] is about.
+pub const PEAK: &str =
+    "--max-lr on this [schedule] table (leave max_lr unset to keep the table's own rates)";
+
+/// An lrate-core error with what it was about.
+pub fn core<T>(r: Result<T, lrate_core::ConfigError>, what: &str) -> Result<T> {
     r.map_err(|e| anyhow!("{what}: {e}"))
 }
 
@@ -104,10 +108,7 @@ pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32)
             &what,
         )?
         .into(),
-        "exponential" => {
-            let gamma = 0.01f32.powf(1.0 / total as f32);
-            core(ExponentialConfig::new(max_lr, gamma).build(), &what)?.into()
-        }
+        "exponential" => core(Exponential::decay_to(max_lr, 0.01, total), &what)?.into(),
         "constant" => core(ConstantConfig::new(max_lr).build(), &what)?.into(),
         _ => bail!("unknown schedule `{name}` (expected one of: {NAMES})"),
     };
@@ -119,106 +120,6 @@ pub fn from_table(v: &toml::Value) -> Result<Any> {
     v.clone()
         .try_into::<Any>()
         .map_err(|e| anyhow!("invalid [schedule] table: {e}"))
-}
-
-/// Sets the peak lr of a schedule from a table (and the lower bound of a CLR).
-pub fn with_peak(any: Any, max_lr: f32, min_lr: Option<f32>) -> Result<Any> {
-    let what = "schedule with --max-lr";
-    // Rebuilds a schedule whose config starts at `base_lr` with `base_lr = max_lr`.
-    macro_rules! peak {
-        ($s:expr, $cfg:ident) => {
-            core(
-                $cfg {
-                    base_lr: max_lr,
-                    ..*$s.config()
-                }
-                .build(),
-                what,
-            )?
-            .into()
-        };
-    }
-    Ok(match any {
-        AnySchedule::OneCycle(s) => {
-            let mut c = *s.config();
-            c.max_lr = max_lr;
-            core(c.build(), what)?.into()
-        }
-        AnySchedule::Cyclic(s) => {
-            let old = *s.config();
-            let base_lr =
-                min_lr.unwrap_or(max_lr * old.base_lr / old.max_lr.max(f32::MIN_POSITIVE));
-            let c = CyclicConfig {
-                base_lr,
-                max_lr,
-                ..old
-            };
-            let s: Cyclic = core(c.build(), what)?;
-            s.into()
-        }
-        AnySchedule::Constant(_) => core(ConstantConfig::new(max_lr).build(), what)?.into(),
-        AnySchedule::Step(s) => peak!(s, StepConfig),
-        AnySchedule::MultiStep(s) => {
-            let mut c = s.config().clone();
-            c.base_lr = max_lr;
-            core(c.build(), what)?.into()
-        }
-        AnySchedule::Exponential(s) => peak!(s, ExponentialConfig),
-        AnySchedule::CosineAnnealing(s) => peak!(s, CosineAnnealingConfig),
-        AnySchedule::WarmRestarts(s) => peak!(s, WarmRestartsConfig),
-        _ => bail!(
-            "--max-lr cannot be applied to this kind of [schedule] table; \
-             leave max_lr unset to use the table's learning rates"
-        ),
-    })
-}
-
-/// Stretches the schedules whose length is the run's (1cycle `total_steps`,
-/// cosine `t_max`) to `total` steps; others are left as written.
-pub fn with_length(any: Any, total: u32) -> Result<Any> {
-    let what = "schedule length";
-    Ok(match any {
-        AnySchedule::OneCycle(s) => core(
-            OneCycleConfig {
-                total_steps: total,
-                ..*s.config()
-            }
-            .build(),
-            what,
-        )?
-        .into(),
-        AnySchedule::CosineAnnealing(s) => core(
-            CosineAnnealingConfig {
-                t_max: total,
-                ..*s.config()
-            }
-            .build(),
-            what,
-        )?
-        .into(),
-        other => other,
-    })
-}
-
-/// Short name of a schedule for reports.
-pub fn kind_name(any: &Any) -> &'static str {
-    match any {
-        AnySchedule::Constant(_) => "constant",
-        AnySchedule::Step(_) => "step",
-        AnySchedule::MultiStep(_) => "multistep",
-        AnySchedule::Exponential(_) => "exponential",
-        AnySchedule::Polynomial(_) => "polynomial",
-        AnySchedule::Linear(_) => "linear",
-        AnySchedule::ConstantFactor(_) => "constant_factor",
-        AnySchedule::InverseTime(_) => "inverse_time",
-        AnySchedule::CosineAnnealing(_) => "cosine",
-        AnySchedule::WarmRestarts(_) => "sgdr",
-        AnySchedule::Cyclic(_) => "clr",
-        AnySchedule::OneCycle(_) => "onecycle",
-        AnySchedule::PiecewiseConstant(_) => "piecewise",
-        AnySchedule::Warmup(_) => "warmup",
-        AnySchedule::Sequential(_) => "sequential",
-    }
 }
 
 /// The peak of a run's schedule: `max_lr` from `--max-lr` or the range test, and the
@@ -250,12 +151,12 @@ pub fn for_training(
 ) -> Result<(String, RunSchedule)> {
     match source {
         ScheduleSource::Table(any) => {
-            let any = with_length(any.clone(), total)?;
+            let any = core((**any).clone().with_length(total), "schedule length")?;
             let any = match peak {
-                Some(p) => with_peak(any, p.max_lr, p.min_lr)?,
+                Some(p) => core(any.with_peak(p.max_lr, p.min_lr), PEAK)?,
                 None => any,
             };
-            Ok((kind_name(&any).to_string(), RunSchedule(any)))
+            Ok((any.name().to_string(), RunSchedule(any)))
         }
         ScheduleSource::Named(name) => {
             let p = peak.context("internal: a named schedule needs a max lr")?;
@@ -293,8 +194,8 @@ mod tests {
         )
         .unwrap();
         let any = from_table(&t).unwrap();
-        let any = with_length(any, 200).unwrap();
-        let any = with_peak(any, 0.5, None).unwrap();
+        let any = any.with_length(200).unwrap();
+        let any = any.with_peak(0.5, None).unwrap();
         let s = RunSchedule(any);
         assert!((s.peak(200) - 0.5).abs() < 1e-3);
         let back = RunSchedule::from_json(&s.to_json().unwrap()).unwrap();

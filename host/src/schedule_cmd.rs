@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{bail, Context, Result};
-use lrate_core::{AnySchedule, Schedule};
+use lrate_core::Schedule;
 
 use crate::checkpoint::write_atomic;
 use crate::cli::ScheduleArgs;
@@ -13,15 +13,6 @@ use crate::sched::{self, RunSchedule};
 
 /// Steps shown when neither `--steps` nor the schedule gives a length.
 pub const DEFAULT_STEPS: u32 = 1000;
-
-/// The natural length of a schedule, where it has one.
-fn natural_length(s: &RunSchedule) -> Option<u32> {
-    match &s.0 {
-        AnySchedule::OneCycle(o) => Some(o.config().total_steps),
-        AnySchedule::CosineAnnealing(c) => Some(c.config().t_max),
-        _ => None,
-    }
-}
 
 /// Resolves the schedule and the number of steps.
 pub fn resolve(a: &ScheduleArgs) -> Result<(String, RunSchedule, u32)> {
@@ -44,12 +35,12 @@ pub fn resolve(a: &ScheduleArgs) -> Result<(String, RunSchedule, u32)> {
                     .as_ref()
                     .map_or(String::new(), |p| p.display().to_string())
             })?);
-            let steps = a.steps.or(natural_length(&s)).unwrap_or(DEFAULT_STEPS);
+            let steps = a.steps.or(s.0.natural_length()).unwrap_or(DEFAULT_STEPS);
             let s = match a.max_lr {
-                Some(m) => RunSchedule(sched::with_peak(s.0, m, None)?),
+                Some(m) => RunSchedule(sched::core(s.0.with_peak(m, None), sched::PEAK)?),
                 None => s,
             };
-            Ok((sched::kind_name(&s.0).into(), s, steps))
+            Ok((s.0.name().into(), s, steps))
         }
         (_, Some(n)) => {
             let steps = a.steps.unwrap_or(DEFAULT_STEPS);

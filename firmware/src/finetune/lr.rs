@@ -60,15 +60,11 @@ pub(super) fn range_test<S: LabelledSource, O: Observer>(
     model.head.copy_from(&ws.snapshot);
     ws.trainer.reset();
 
-    let (mut best_loss, mut best_lr) = (f32::NAN, f32::NAN);
-    for p in rt.curve().iter() {
-        if let Some(l) = p.loss {
-            if best_loss.is_nan() || l < best_loss {
-                best_loss = l;
-                best_lr = p.lr;
-            }
-        }
-    }
+    // The curve's argmin, as fastai's `minimum` finds it (lrate-core `RangeTest::min_point`).
+    let (best_loss, best_lr) = rt
+        .min_point()
+        .and_then(|p| Some((p.loss?, p.lr)))
+        .unwrap_or((f32::NAN, f32::NAN));
     let suggestion = rt.suggest(Suggestion::Valley);
     obs.event(&Event::RangeDone(RangeSummary {
         batches: rt.batches(),

@@ -24,7 +24,7 @@
 //! Run with `--nocapture` to see `parity: K/N cases`.
 
 use lrate_core::{AnySchedule, Real};
-use lrate_tests::golden::{
+use lrate_tests::reference::{
     check_cases, close, fastai_schedule, golden_path, keras_schedule, load, numbers, trajectory,
     Built, ABS_TOL,
 };

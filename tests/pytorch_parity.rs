@@ -8,7 +8,7 @@
 //! `parity: K/N cases`.
 
 use lrate_core::Real;
-use lrate_tests::golden::{
+use lrate_tests::reference::{
     check_cases, close, golden_path, load, numbers, pytorch_schedule, trajectory, ABS_TOL,
 };
 use serde_json::Value;

@@ -4,26 +4,91 @@
 use super::{f, Built};
 use lrate_core::{Real, Schedule};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// The golden file: `$env` if set (a missing file then fails the test, since it
-/// was asked for), else `<workspace>/../shared/golden/<file>` if it exists;
-/// `None` (skip) when neither is there.
-pub fn golden_path(env: &str, file: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env) {
-        return Some(PathBuf::from(p));
+/// The golden file `file`: the path in `$env` when that is set, else the copy
+/// vendored in `tests/golden/<file>`. A missing file fails the test (it panics
+/// with the path and how to fix it): the parity tests never pass without their
+/// reference data.
+pub fn golden_path(env: &str, file: &str) -> PathBuf {
+    match std::env::var_os(env) {
+        Some(p) => {
+            let path = PathBuf::from(p);
+            assert!(
+                path.is_file(),
+                "golden file {} (from {env}) not found: point {env} at a copy of {file}, \
+                 or unset it to use the vendored tests/golden/{file}",
+                path.display()
+            );
+            path
+        }
+        None => {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("golden")
+                .join(file);
+            assert!(
+                path.is_file(),
+                "golden file {} not found: it is part of the repository (tests/golden/{file}); \
+                 restore it (git checkout -- tests/golden) or set {env} to a copy",
+                path.display()
+            );
+            path
+        }
     }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/golden")
-        .join(file);
-    path.exists().then_some(path)
 }
 
-/// Loads and parses a golden file.
-pub fn load(path: &PathBuf) -> Value {
+/// Loads and parses a golden file. Python's `json` writes NaN and ±Infinity as
+/// bare tokens, which JSON lacks: those become the strings `"nan"`, `"inf"` and
+/// `"-inf"` (a file without them parses exactly as written).
+pub fn load(path: &Path) -> Value {
     let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+    serde_json::from_str(&python_tokens_to_strings(&text))
+        .unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Turns Python's bare `NaN`, `Infinity` and `-Infinity` tokens (outside
+/// strings) into JSON strings.
+fn python_tokens_to_strings(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_str {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let mut replaced = false;
+        for (tok, rep) in [
+            ("-Infinity", "\"-inf\""),
+            ("Infinity", "\"inf\""),
+            ("NaN", "\"nan\""),
+        ] {
+            if rest.starts_with(tok) {
+                out.push_str(rep);
+                rest = &rest[tok.len()..];
+                replaced = true;
+                break;
+            }
+        }
+        if !replaced {
+            if c == '"' {
+                in_str = true;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
 }
 
 /// Relative tolerance of the parity tests.

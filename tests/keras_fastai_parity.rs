@@ -1,7 +1,7 @@
 //! Parity with Keras `keras.optimizers.schedules` and fastai's `fit_one_cycle`,
-//! `fit_sgdr` and `fit_flat_cos`: every case of the golden file (env
-//! `LRATE_KERAS_FASTAI_GOLDEN`, default
-//! `../shared/golden/keras_fastai_schedules.json` beside the workspace) is mapped
+//! `fit_sgdr` and `fit_flat_cos`: every case of the golden file
+//! (`tests/golden/keras_fastai_schedules.json`, or the file named by env
+//! `LRATE_KERAS_FASTAI_GOLDEN`; a missing file fails the test) is mapped
 //! generally from its class / method and arguments to an lrate schedule, and lr
 //! (and fastai's momentum, where recorded) is compared at every step, in `f64`
 //! and `f32`, within a relative 1e-5 (absolute 1e-9 near 0).
@@ -24,7 +24,7 @@
 //! Run with `--nocapture` to see `parity: K/N cases`.
 
 use lrate_core::{AnySchedule, Real};
-use lrate_tests::golden::{
+use lrate_tests::reference::{
     check_cases, close, fastai_schedule, golden_path, keras_schedule, load, numbers, trajectory,
     Built, ABS_TOL,
 };
@@ -92,11 +92,10 @@ fn run_case<F: Real>(case: &Value) -> Result<usize, String> {
 
 #[test]
 fn keras_fastai_parity() {
-    let Some(path) = golden_path("LRATE_KERAS_FASTAI_GOLDEN", "keras_fastai_schedules.json") else {
-        println!("keras_fastai_parity: skipped, no golden file (set LRATE_KERAS_FASTAI_GOLDEN)");
-        return;
-    };
-    let golden = load(&path);
+    let golden = load(&golden_path(
+        "LRATE_KERAS_FASTAI_GOLDEN",
+        "keras_fastai_schedules.json",
+    ));
     let cases = golden["cases"].as_array().expect("`cases` must be a list");
     check_cases("Keras/fastai", cases, |case, f64| {
         if f64 {

@@ -1,3 +1,3 @@
 //! Shared helpers for lrate's cross-crate tests.
 
-pub mod golden;
+pub mod reference;

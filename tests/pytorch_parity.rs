@@ -1,14 +1,14 @@
 //! Parity with PyTorch's `torch.optim.lr_scheduler`: every case of the golden
-//! file (env `LRATE_PYTORCH_GOLDEN`, default `../shared/golden/pytorch_schedules.json`
-//! beside the workspace) is mapped generally from its class name and arguments to
-//! an lrate schedule, and lr and momentum (or Adam β1) are compared at every step,
+//! file (`tests/golden/pytorch_schedules.json`, or the file named by env
+//! `LRATE_PYTORCH_GOLDEN`; a missing file fails the test) is mapped generally
+//! from its class name and arguments to an lrate schedule, and lr and momentum (or Adam β1) are compared at every step,
 //! in `f64` and in `f32`, within a relative 1e-5 (absolute 1e-9 near 0).
 //!
 //! An unsupported class or argument fails the test. Run with `--nocapture` to see
 //! `parity: K/N cases`.
 
 use lrate_core::Real;
-use lrate_tests::golden::{
+use lrate_tests::reference::{
     check_cases, close, golden_path, load, numbers, pytorch_schedule, trajectory, ABS_TOL,
 };
 use serde_json::Value;
@@ -41,11 +41,10 @@ fn run_case<F: Real>(case: &Value) -> Result<(), String> {
 
 #[test]
 fn pytorch_parity() {
-    let Some(path) = golden_path("LRATE_PYTORCH_GOLDEN", "pytorch_schedules.json") else {
-        println!("pytorch_parity: skipped, no golden file (set LRATE_PYTORCH_GOLDEN)");
-        return;
-    };
-    let golden = load(&path);
+    let golden = load(&golden_path(
+        "LRATE_PYTORCH_GOLDEN",
+        "pytorch_schedules.json",
+    ));
     let cases = golden["cases"].as_array().expect("`cases` must be a list");
     check_cases("PyTorch", cases, |case, f64| {
         if f64 {

@@ -1,9 +1,10 @@
 //! Parity of lrate's LR range test with fastai 2.8 `lr_find` and torch-lr-finder
 //! 0.2.2 `range_test`, against outputs recorded from the real libraries.
 //!
-//! Reads the file named by `LRATE_RANGE_GOLDEN`, or by default
-//! `../shared/golden/range_test_reference.json` next to the repository (skipped
-//! with a notice when that default file is absent). Each case's raw losses go
+//! Reads `tests/golden/range_test_reference.json`, or the file named by
+//! `LRATE_RANGE_GOLDEN` (a missing file fails the test), through the shared
+//! loader, which turns Python's bare `NaN` / `Infinity` tokens into the strings
+//! `"nan"` / `"inf"` that [`number`] reads. Each case's raw losses go
 //! through [`RangeTestConfig::fastai`] and [`RangeTestConfig::torch_lr_finder`]
 //! with the case's `start_lr`, `end_lr` and `num_it`.
 //!
@@ -22,8 +23,8 @@
 //! Run with `--nocapture` to see `parity: K/N cases`.
 
 use lrate_core::{RangeTest, RangeTestConfig, Real, Suggestion};
+use lrate_tests::reference::{golden_path, load};
 use serde_json::Value;
-use std::path::PathBuf;
 
 /// Enough points that no reference run (≤ this many batches) is decimated.
 const CAP: usize = 2048;
@@ -80,50 +81,6 @@ impl Lib {
                 .unwrap_or_default(),
         }
     }
-}
-
-/// Python's `json` writes NaN / ±Infinity as bare tokens, which serde_json rejects:
-/// turn those tokens (outside strings) into strings first.
-fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_str = false;
-    let mut escaped = false;
-    let mut rest = text;
-    while let Some(c) = rest.chars().next() {
-        if in_str {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            rest = &rest[c.len_utf8()..];
-            continue;
-        }
-        let mut replaced = false;
-        for (tok, rep) in [
-            ("-Infinity", "\"-inf\""),
-            ("Infinity", "\"inf\""),
-            ("NaN", "\"nan\""),
-        ] {
-            if rest.starts_with(tok) {
-                out.push_str(rep);
-                rest = &rest[tok.len()..];
-                replaced = true;
-                break;
-            }
-        }
-        if !replaced {
-            if c == '"' {
-                in_str = true;
-            }
-            out.push(c);
-            rest = &rest[c.len_utf8()..];
-        }
-    }
-    out
 }
 
 /// A number, or one of the strings `nan`, `inf`, `-inf`, `infinity`, `-infinity`.
@@ -293,29 +250,8 @@ fn check_lib<F: Real>(lib: Lib, case: &Value) -> Result<String, String> {
 
 #[test]
 fn range_test_parity() {
-    let (path, explicit) = match std::env::var_os("LRATE_RANGE_GOLDEN") {
-        Some(p) => (PathBuf::from(p), true),
-        None => (
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/golden/range_test_reference.json"
-            )),
-            false,
-        ),
-    };
-    if !path.exists() {
-        assert!(
-            !explicit,
-            "LRATE_RANGE_GOLDEN={} does not exist",
-            path.display()
-        );
-        println!("range_test_parity: {} not found; skipped", path.display());
-        return;
-    }
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let doc: Value = serde_json::from_str(&sanitize(&text))
-        .unwrap_or_else(|e| panic!("{} is not valid JSON: {e}", path.display()));
+    let path = golden_path("LRATE_RANGE_GOLDEN", "range_test_reference.json");
+    let doc = load(&path);
     let cases = doc
         .get("cases")
         .and_then(Value::as_array)

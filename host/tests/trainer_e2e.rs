@@ -3,6 +3,11 @@
 //! included): range test then 1cycle on Fashion-MNIST, and a run described by
 //! the shipped example config file. The binary itself (exit codes, Ctrl-C,
 //! resume, corrupt files) is tested by `host/tests/cli.rs`.
+//!
+//! The Fashion-MNIST test runs on the subset vendored in
+//! `host/tests/data/fashion-mnist-subset/` (the first 5000 training and 1000
+//! test items, see its `SOURCE.md`), or on the directory named by
+//! `LRATE_FASHION_MNIST` (e.g. a full copy of the dataset).
 
 use std::path::{Path, PathBuf};
 
@@ -19,20 +24,34 @@ fn train(args: &[&str]) -> lrate::train::Summary {
     }
 }
 
-/// `../shared/data/fashion-mnist` next to the repository, when present.
-fn fashion_mnist() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fashion-mnist");
-    p.join("train-images-idx3-ubyte.gz").is_file().then_some(p)
+/// Environment variable naming another Fashion-MNIST directory (gzipped IDX
+/// files, e.g. the full dataset) for the end-to-end test.
+const FASHION_MNIST_ENV: &str = "LRATE_FASHION_MNIST";
+
+/// `$LRATE_FASHION_MNIST`, else the vendored subset. A directory without the
+/// training images fails the test.
+fn fashion_mnist() -> PathBuf {
+    let (dir, origin) = match std::env::var_os(FASHION_MNIST_ENV) {
+        Some(d) => (PathBuf::from(d), format!("from {FASHION_MNIST_ENV}")),
+        None => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fashion-mnist-subset"),
+            "the vendored subset; restore it with `git checkout -- host/tests/data`".to_string(),
+        ),
+    };
+    let images = dir.join("train-images-idx3-ubyte.gz");
+    assert!(
+        images.is_file() || dir.join("train-images-idx3-ubyte").is_file(),
+        "Fashion-MNIST not found: {} is missing ({origin})",
+        images.display()
+    );
+    dir
 }
 
 /// The article's workflow on a Fashion-MNIST subset: the range test picks the
 /// bounds, then two epochs of 1cycle reach at least 80 % test accuracy.
 #[test]
 fn fashion_mnist_find_then_one_cycle_learns() {
-    let Some(dir) = fashion_mnist() else {
-        eprintln!("SKIPPED: ../shared/data/fashion-mnist not found; Fashion-MNIST end-to-end test not run");
-        return;
-    };
+    let dir = fashion_mnist();
     let out = tempfile::tempdir().unwrap();
     let data = format!("fashion-mnist:{}", dir.display());
     let s = train(&[
@@ -74,7 +93,7 @@ fn fashion_mnist_find_then_one_cycle_learns() {
 #[test]
 fn example_config_drives_a_synthetic_run() {
     let out = tempfile::tempdir().unwrap();
-    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host/examples/onecycle.toml");
+    let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/onecycle.toml");
     let s = train(&[
         "train",
         "--config",

@@ -229,7 +229,7 @@ mod tests {
     }
 
     #[test]
-    fn injected_faults_are_skipped_never_panic() {
+    fn injected_faults_are_dropped_never_panic() {
         let faults = Faults {
             bus_error_per_mille: 100,
             shock_per_mille: 200,

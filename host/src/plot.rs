@@ -135,6 +135,26 @@ fn range(vals: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
+/// Splits `pts` into the runs of consecutive points whose `y` lies in `[lo, hi]`.
+fn inside_runs(pts: &[(f64, f64)], lo: f64, hi: f64) -> Vec<Vec<(f64, f64)>> {
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut open = false;
+    for &(x, y) in pts {
+        if (lo..=hi).contains(&y) {
+            if !open {
+                runs.push(Vec::new());
+                open = true;
+            }
+            if let Some(r) = runs.last_mut() {
+                r.push((x, y));
+            }
+        } else {
+            open = false;
+        }
+    }
+    runs
+}
+
 /// Loss against learning rate on a log axis: the raw loss faint, the smoothed
 /// loss solid, each marker a dot with its label, `bounds` as a shaded band.
 pub fn lr_find(
@@ -169,9 +189,17 @@ pub fn lr_find(
             (1e-7, 10.0)
         }
     };
-    // Like fastai, clip the y range to what the smoothed curve shows (the final
-    // divergence would flatten everything else).
-    let (ylo, yhi) = range(smooth_pts.iter().map(|p| p.1));
+    // Like fastai, the top of the y range is what the smoothed curve shows (the raw loss of
+    // the final divergence would flatten everything else); the bottom also takes in the raw
+    // loss, which dips below its average.
+    let (slo, yhi) = range(smooth_pts.iter().map(|p| p.1));
+    let raw_min = raw_pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+    let ylo = if raw_min < slo {
+        let (lo, _) = range([raw_min, yhi].into_iter());
+        lo
+    } else {
+        slo
+    };
     let mut chart = ChartBuilder::on(&root)
         .caption("LR range test", ("sans-serif", 22))
         .margin(12)
@@ -201,9 +229,23 @@ pub fn lr_find(
     let clipped = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
         v.iter().map(|&(x, y)| (x, y.clamp(ylo, yhi))).collect()
     };
-    chart
-        .draw_series(LineSeries::new(clipped(&raw_pts), color(0).mix(0.3)))
-        .map_err(err(path))?
+    // The raw loss is drawn only inside the axes: a line per run of points in the y range,
+    // broken where it leaves it (not flattened onto the border).
+    let raw_runs = inside_runs(&raw_pts, ylo, yhi);
+    let mut raw_series = None;
+    for run in raw_runs {
+        raw_series = Some(
+            chart
+                .draw_series(LineSeries::new(run, color(0).mix(0.3)))
+                .map_err(err(path))?,
+        );
+    }
+    let empty = || LineSeries::new(std::iter::empty::<(f64, f64)>(), color(0).mix(0.3));
+    let raw_series = match raw_series {
+        Some(s) => s,
+        None => chart.draw_series(empty()).map_err(err(path))?,
+    };
+    raw_series
         .label("loss")
         .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], color(0).mix(0.3)));
     chart
@@ -425,6 +467,14 @@ mod tests {
         );
         let png2 = tiny_skia::Pixmap::load_png(png_path(&p2)).unwrap();
         assert_eq!((png2.width(), png2.height()), (900, 320));
+    }
+
+    #[test]
+    fn raw_loss_is_split_where_it_leaves_the_axes() {
+        let pts = [(1.0, 1.0), (2.0, 5.0), (3.0, 1.5), (4.0, 1.2), (5.0, -3.0)];
+        let runs = inside_runs(&pts, 0.0, 2.0);
+        assert_eq!(runs, vec![vec![(1.0, 1.0)], vec![(3.0, 1.5), (4.0, 1.2)]]);
+        assert!(inside_runs(&pts, 10.0, 11.0).is_empty());
     }
 
     #[test]

@@ -36,6 +36,18 @@ TARGET_COST_RATIO = 0.1
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
           "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939"]
+DEBIAN_FASHION_MNIST = "/usr/share/datasets/fashion-mnist"
+
+
+def public(text):
+    """`text` (a data spec or a command) with machine-specific data directories replaced by
+    DIR, so committed reports name no local paths (Debian's standard location is kept)."""
+    if not text:
+        return text
+    return re.sub(r"((?:fashion-mnist|mnist|cifar10|cifar-10):)(?!" + re.escape(DEBIAN_FASHION_MNIST)
+                  + r"\b)[^\s`'\"]+", r"\1DIR", text)
+
+
 DASH = {"onecycle": None, "baseline": "7,3", "cyclic": "2,2", "grid": None}
 
 
@@ -481,7 +493,7 @@ def write_json(a, path):
         }
     find = a["find"] or {}
     doc = {
-        "data": exp.get("data"), "model": exp.get("model"), "batch": exp.get("batch"),
+        "data": public(exp.get("data")), "model": exp.get("model"), "batch": exp.get("batch"),
         "optimizer": exp.get("optimizer"), "quick": a["quick"],
         "onecycle_acc_by_epochs": a["onecycle_acc"],
         "target_acc": a["target"],
@@ -566,7 +578,7 @@ def write_md(a, path, assets):
     L.append("")
     L.append("## Setup")
     L.append("")
-    L.append(f"- Data `{exp.get('data')}`"
+    L.append(f"- Data `{public(exp.get('data'))}`"
              + (f" (first {exp['limit_train']} training / {exp['limit_test']} test images)"
                 if exp.get("limit_train") or exp.get("limit_test") else " (full training and test sets)")
              + f", model `{exp.get('model')}`, batch {exp.get('batch')}, seed {exp.get('seed')}.")
@@ -578,12 +590,12 @@ def write_md(a, path, assets):
              f"and takes max_lr by its `{find.get('bounds_rule', 'near-min')}` rule, min_lr = max_lr/4. "
              "Each auto run repeats the (deterministic, same-seed) range test, and its wall time "
              "includes it.")
-    L.append(f"- Command: `{exp.get('command')}`")
-    default_data = "fashion-mnist:/usr/share/datasets/fashion-mnist"
+    L.append(f"- Command: `{public(exp.get('command'))}`")
+    default_data = "fashion-mnist:" + DEBIAN_FASHION_MNIST
     if exp.get("data", "").startswith("fashion-mnist") and exp.get("data") != default_data:
         L.append(f"  (the script's default data is `{default_data}`, where Debian's "
-                 "`dataset-fashion-mnist` package installs the files; this machine had them "
-                 "elsewhere, hence `DATA=`)")
+                 "`dataset-fashion-mnist` package installs the files; this run read them from "
+                 "another directory, DIR, hence `DATA=`)")
     L.append(f"- Machine: {m.get('nproc')} cores (`nproc`), CPU `{m.get('cpu')}`, {m.get('memory')} "
              f"memory, {m.get('os')}, {m.get('rust')}; lrate `{exp.get('lrate_version')}`, "
              f"git {exp.get('git')}. The machine was **shared** with other jobs (builds and tests "

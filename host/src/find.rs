@@ -205,7 +205,7 @@ pub fn print_report(o: &Outcome, dir: &Path) {
         );
     }
     eprintln!(
-        "wrote {}/lr_find.csv, lr_find.json, lr_find.svg",
+        "wrote {}/lr_find.csv, lr_find.json, lr_find.svg, lr_find.png",
         dir.display()
     );
 }

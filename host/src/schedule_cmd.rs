@@ -115,7 +115,7 @@ pub fn run(a: &ScheduleArgs) -> Result<()> {
                 &panels,
             )?;
             eprintln!(
-                "wrote {0}/schedule.csv and {0}/schedule.svg ({steps} steps of {name})",
+                "wrote {0}/schedule.csv, {0}/schedule.svg and {0}/schedule.png ({steps} steps of {name})",
                 dir.display()
             );
         }

@@ -84,8 +84,10 @@ fn find_and_one_epoch_beat_chance() {
         "lr_find.csv",
         "lr_find.json",
         "lr_find.svg",
+        "lr_find.png",
         "metrics.csv",
         "training.svg",
+        "training.png",
         "checkpoint.safetensors",
     ] {
         assert!(run.join(f).is_file(), "{f} missing");

@@ -110,7 +110,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "NAME")]
     pub schedule: Option<String>,
     /// Peak learning rate, or `auto` to take it from a range test, or `schedule` to keep
-    /// the config file's [schedule] table's own rates [default: auto, or schedule with a table]
+    /// the config file's `[schedule]` table's own rates [default: auto, or schedule with a table]
     #[arg(long, value_name = "X|auto")]
     pub max_lr: Option<MaxLr>,
     /// Number of epochs [default: 8 on synthetic data, 5 otherwise]

@@ -23,7 +23,7 @@ pub struct Model<D: NnDevice> {
 
 impl<D: NnDevice> Model<D> {
     /// Builds `kind` for `input = (C, H, W)` images and `num_classes` classes, initialised like
-    /// PyTorch (see [`init`]) from `seed`.
+    /// PyTorch (see [`super::init`]) from `seed`.
     ///
     /// # Panics
     /// When the input is too small for the network (see [`Model::try_new`]).

@@ -51,6 +51,9 @@ pub struct CommonArgs {
     /// Optimizer: sgd | adam [default: sgd]
     #[arg(long, value_name = "NAME")]
     pub optimizer: Option<String>,
+    /// Nesterov momentum (SGD; also `nesterov = true` under `[optimizer]`)
+    #[arg(long)]
+    pub nesterov: bool,
     /// Momentum (SGD) or β1 (Adam) where the schedule does not set one [default: 0.9]
     #[arg(long)]
     pub momentum: Option<f32>,

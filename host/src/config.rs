@@ -244,7 +244,7 @@ fn resolve_optimizer(a: &CommonArgs, f: &FileConfig) -> Result<OptimizerConfig> 
     if !(weight_decay.is_finite() && weight_decay >= 0.0) {
         bail!("weight_decay must be ≥ 0, got {weight_decay}");
     }
-    let nesterov = f.optimizer.nesterov.unwrap_or(false);
+    let nesterov = a.nesterov || f.optimizer.nesterov.unwrap_or(false);
     let kind = match name.to_ascii_lowercase().as_str() {
         "sgd" => OptimizerKind::Sgd {
             nesterov,

@@ -155,6 +155,7 @@ pub fn ignored_flags(a: &TrainArgs) -> Vec<&'static str> {
         ("--model", c.model.is_some()),
         ("--batch", c.batch.is_some()),
         ("--optimizer", c.optimizer.is_some()),
+        ("--nesterov", c.nesterov),
         ("--momentum", c.momentum.is_some()),
         ("--weight-decay", c.weight_decay.is_some()),
         ("--seed", c.seed.is_some()),

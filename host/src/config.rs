@@ -94,7 +94,7 @@ pub struct OptimizerSection {
     pub nesterov: Option<bool>,
     /// Weight decay.
     pub weight_decay: Option<f32>,
-    /// Adam β2.
+    /// Adam β2 (default 0.999, as `torch.optim.Adam`).
     pub beta2: Option<f32>,
     /// Adam ε.
     pub eps: Option<f32>,
@@ -255,7 +255,8 @@ fn resolve_optimizer(a: &CommonArgs, f: &FileConfig) -> Result<OptimizerConfig> 
                 bail!("nesterov applies to sgd only");
             }
             OptimizerKind::Adam {
-                beta2: check_unit("beta2", f.optimizer.beta2.unwrap_or(0.99))?,
+                // torch.optim.Adam's defaults: betas = (0.9, 0.999), eps = 1e-8.
+                beta2: check_unit("beta2", f.optimizer.beta2.unwrap_or(0.999))?,
                 eps: check_positive("eps", f.optimizer.eps.unwrap_or(1e-8))?,
                 weight_decay,
             }

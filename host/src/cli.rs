@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::MaxLr;
+use crate::sched::MaxLr;
 
 /// `lrate`: find the learning-rate bounds with the range test, train a CNN with
 /// 1cycle, CLR, SGDR or a classic schedule, and plot what happened.

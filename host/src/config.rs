@@ -44,6 +44,8 @@ use crate::sched;
 
 pub use lrate_core::BoundsRule;
 
+pub use crate::sched::{MaxLr, ScheduleSource};
+
 /// `[run]`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -335,44 +337,6 @@ pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
 
 /// The output directory when neither `--out` nor the config file names one.
 pub const DEFAULT_OUT: &str = "runs/lrate";
-
-/// `--max-lr`: a number or `auto` (range test); the one type of the peak learning rate
-/// from the command line to the schedule.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub enum MaxLr {
-    /// Run the range test and use its bounds.
-    Auto,
-    /// A fixed peak learning rate.
-    Fixed(f32),
-    /// The learning rates written in the `[schedule]` table (the default when the
-    /// config file has one and no `max_lr` is given).
-    FromSchedule,
-}
-
-impl std::str::FromStr for MaxLr {
-    type Err = anyhow::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        if s.eq_ignore_ascii_case("auto") {
-            return Ok(MaxLr::Auto);
-        }
-        if s.eq_ignore_ascii_case("schedule") {
-            return Ok(MaxLr::FromSchedule);
-        }
-        let v: f32 = s
-            .parse()
-            .map_err(|_| anyhow!("--max-lr must be a number or `auto`, got `{s}`"))?;
-        Ok(MaxLr::Fixed(check_positive("max_lr", v)?))
-    }
-}
-
-/// Where the schedule of a run comes from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ScheduleSource {
-    /// A named preset (`--schedule NAME` or `[run] schedule`; default `onecycle`).
-    Named(String),
-    /// The config file's `[schedule]` table, in lrate-core's format.
-    Table(Box<sched::Any>),
-}
 
 /// The `train`-only options, resolved.
 #[derive(Clone, Debug, PartialEq)]

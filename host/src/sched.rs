@@ -1,6 +1,8 @@
-//! Schedules of a run: named presets, `[schedule]` tables in lrate-core's serde
-//! format ([`AnySchedule`]), and the adjustments training makes to them (peak lr
-//! from `--max-lr`/the range test, cycle length from the epochs).
+//! Schedules of a run: where the schedule comes from ([`ScheduleSource`]: a named preset
+//! or a `[schedule]` table in lrate-core's serde format, [`AnySchedule`]), where its peak lr
+//! comes from ([`MaxLr`] as typed, [`Peak`] once resolved), and the run's schedule built
+//! from them ([`for_training`]). The schedule formulas and their adjustments (length, peak)
+//! are lrate-core's.
 
 use anyhow::{anyhow, bail, Context, Result};
 use lrate_core::{
@@ -8,8 +10,6 @@ use lrate_core::{
     MultiStepConfig, OneCycle, Schedule, StepConfig, WarmRestartsConfig,
 };
 use serde::{Deserialize, Serialize};
-
-use crate::config::ScheduleSource;
 
 /// The schedule type of config files: any lrate-core schedule, sequences of up to 4.
 pub type Any = AnySchedule<f32, 4>;
@@ -120,6 +120,47 @@ pub fn from_table(v: &toml::Value) -> Result<Any> {
     v.clone()
         .try_into::<Any>()
         .map_err(|e| anyhow!("invalid [schedule] table: {e}"))
+}
+
+/// `--max-lr`: a number or `auto` (range test); the one type of the peak learning rate
+/// from the command line to the schedule.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum MaxLr {
+    /// Run the range test and use its bounds.
+    Auto,
+    /// A fixed peak learning rate.
+    Fixed(f32),
+    /// The learning rates written in the `[schedule]` table (the default when the
+    /// config file has one and no `max_lr` is given).
+    FromSchedule,
+}
+
+impl std::str::FromStr for MaxLr {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("auto") {
+            return Ok(MaxLr::Auto);
+        }
+        if s.eq_ignore_ascii_case("schedule") {
+            return Ok(MaxLr::FromSchedule);
+        }
+        let v: f32 = s
+            .parse()
+            .map_err(|_| anyhow!("--max-lr must be a number or `auto`, got `{s}`"))?;
+        if !(v.is_finite() && v > 0.0) {
+            bail!("max_lr must be a positive number, got {v}");
+        }
+        Ok(MaxLr::Fixed(v))
+    }
+}
+
+/// Where the schedule of a run comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ScheduleSource {
+    /// A named preset (`--schedule NAME` or `[run] schedule`; default `onecycle`).
+    Named(String),
+    /// The config file's `[schedule]` table, in lrate-core's format.
+    Table(Box<Any>),
 }
 
 /// The peak of a run's schedule: `max_lr` from `--max-lr` or the range test, and the

@@ -39,7 +39,7 @@ use serde::{Deserialize, Serialize};
 use crate::cli::{CommonArgs, TrainArgs};
 use crate::data::{self, DataSpec, LoadOptions, Split};
 use crate::device::Device;
-use crate::nn::{ModelKind, OptimizerKind};
+use crate::nn::{Model, ModelKind, NnDevice, OptimizerKind};
 use crate::sched;
 
 pub use lrate_core::BoundsRule;
@@ -140,6 +140,11 @@ impl FileConfig {
             .with_context(|| format!("{}: cannot read config file", path.display()))?;
         toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))
     }
+
+    /// Reads `path` when given, else the empty configuration.
+    pub fn read_opt(path: Option<&Path>) -> Result<Self> {
+        path.map_or_else(|| Ok(Self::default()), Self::read)
+    }
 }
 
 /// The optimizer of a run: its kind with the fixed hyper-parameters, and the momentum
@@ -212,6 +217,18 @@ impl CommonConfig {
     /// Loads the run's data ([`data::load`] with [`CommonConfig::load_options`]).
     pub fn load_data(&self) -> Result<Split> {
         data::load(&self.data, &self.load_options())
+    }
+
+    /// The run's network for `split`'s images and classes, initialised from the run's seed.
+    pub fn build_model<D: NnDevice>(&self, split: &Split, dev: &D) -> Result<Model<D>> {
+        let tr = &split.train;
+        Ok(Model::try_new(
+            self.model,
+            (tr.c, tr.h, tr.w),
+            tr.num_classes,
+            self.seed,
+            dev,
+        )?)
     }
 }
 
@@ -351,13 +368,6 @@ pub struct TrainOptions {
     pub schedule: ScheduleSource,
 }
 
-impl FileConfig {
-    /// Reads `path` when given, else the empty configuration.
-    pub fn read_opt(path: Option<&Path>) -> Result<Self> {
-        path.map_or_else(|| Ok(Self::default()), Self::read)
-    }
-}
-
 /// Merges defaults, the `--config` file and the flags of `lrate train`.
 pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
     let f = FileConfig::read_opt(a.common.config.as_deref())?;
@@ -373,7 +383,7 @@ pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
     }
     let max_lr = match (a.max_lr, &f.run.max_lr) {
         (Some(m), _) => m,
-        (None, Some(MaxLrValue::Number(v))) => MaxLr::Fixed(check_positive("max_lr", *v)?),
+        (None, Some(MaxLrValue::Number(v))) => MaxLr::fixed(*v)?,
         (None, Some(MaxLrValue::Text(s))) => s.parse()?,
         (None, None) if f.schedule.is_some() && a.schedule.is_none() => MaxLr::FromSchedule,
         (None, None) => MaxLr::Auto,

@@ -221,8 +221,7 @@ impl OnDevice for FindJob {
     fn run<D: NnDevice>(self, dev: D) -> Result<Self::Output> {
         let c = &self.c;
         let split = c.load_data()?;
-        let tr = &split.train;
-        let mut model = Model::try_new(c.model, (tr.c, tr.h, tr.w), tr.num_classes, c.seed, &dev)?;
+        let mut model = c.build_model(&split, &dev)?;
         let o = range_test(&mut model, &split, c, self.hide)?;
         write_outputs(&c.out, &o)?;
         print_report(&o, &c.out);

@@ -84,21 +84,14 @@ pub fn load<D: NnDevice>(dev: &D, saved: Saved) -> Result<(RunState<D>, Split)> 
     let Saved { dir, ck, meta } = saved;
     let path = dir.join(CHECKPOINT);
     let split = meta.common.load_data()?;
-    let tr = &split.train;
-    let spe = batch::steps_per_epoch(tr.len(), meta.common.batch);
+    let spe = batch::steps_per_epoch(split.train.len(), meta.common.batch);
     if spe as u32 != meta.steps_per_epoch {
         bail!(
             "--resume: the data no longer matches the checkpoint ({spe} steps per epoch, checkpoint has {})",
             meta.steps_per_epoch
         );
     }
-    let mut model = Model::try_new(
-        meta.common.model,
-        (tr.c, tr.h, tr.w),
-        tr.num_classes,
-        meta.common.seed,
-        dev,
-    )?;
+    let mut model = meta.common.build_model(&split, dev)?;
     model
         .load_state(&ck.model)
         .with_context(|| format!("{}: model state does not fit", path.display()))?;

@@ -147,6 +147,13 @@ impl std::str::FromStr for MaxLr {
         let v: f32 = s
             .parse()
             .map_err(|_| anyhow!("--max-lr must be a number or `auto`, got `{s}`"))?;
+        MaxLr::fixed(v)
+    }
+}
+
+impl MaxLr {
+    /// [`MaxLr::Fixed`], checked: finite and positive.
+    pub fn fixed(v: f32) -> Result<Self> {
         if !(v.is_finite() && v > 0.0) {
             bail!("max_lr must be a positive number, got {v}");
         }

@@ -133,7 +133,7 @@ pub fn start<D: NnDevice>(
 ) -> Result<RunState<D>> {
     let c = &o.common;
     let tr = &split.train;
-    let mut model = Model::try_new(c.model, (tr.c, tr.h, tr.w), tr.num_classes, c.seed, dev)?;
+    let mut model = c.build_model(split, dev)?;
     let steps_per_epoch = batch::steps_per_epoch(tr.len(), c.batch) as u32;
     let total = steps_per_epoch
         .checked_mul(o.epochs)

@@ -85,32 +85,31 @@ fn fonts() -> Arc<usvg::fontdb::Database> {
     .clone()
 }
 
-/// The PNG that [`png_beside`] writes for `svg`: the same name with `.png`.
+/// The PNG that [`save`] writes beside the SVG at `svg`: the same name with `.png`.
 pub fn png_path(svg: &Path) -> PathBuf {
     svg.with_extension("png")
 }
 
-/// Renders the SVG file `svg` to a PNG of the same size beside it (see [`png_path`]).
-pub fn png_beside(svg: &Path) -> Result<PathBuf> {
-    let text = std::fs::read_to_string(svg)
-        .with_context(|| format!("{}: cannot read plot", svg.display()))?;
+/// Renders SVG text to PNG bytes of the same size.
+fn render_png(svg: &str) -> Result<Vec<u8>> {
     let opt = usvg::Options {
         font_family: "DejaVu Sans".into(),
         fontdb: fonts(),
         ..usvg::Options::default()
     };
-    let tree = usvg::Tree::from_str(&text, &opt)
-        .with_context(|| format!("{}: cannot parse plot", svg.display()))?;
+    let tree = usvg::Tree::from_str(svg, &opt).context("cannot parse the plot's SVG")?;
     let size = tree.size().to_int_size();
-    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height())
-        .with_context(|| format!("{}: empty plot", svg.display()))?;
+    let mut pixmap = tiny_skia::Pixmap::new(size.width(), size.height()).context("empty plot")?;
     resvg::render(&tree, tiny_skia::Transform::default(), &mut pixmap.as_mut());
-    let png = pixmap
-        .encode_png()
-        .with_context(|| format!("{}: cannot encode PNG", svg.display()))?;
-    let out = png_path(svg);
-    write_atomic(&out, &png)?;
-    Ok(out)
+    pixmap.encode_png().context("cannot encode PNG")
+}
+
+/// Writes a drawn plot: the SVG text to `path` and its PNG rendering to [`png_path`], each
+/// atomically.
+fn save(path: &Path, svg: &str) -> Result<()> {
+    write_atomic(path, svg.as_bytes())?;
+    let png = render_png(svg).with_context(|| format!("{}: PNG copy", path.display()))?;
+    write_atomic(&png_path(path), &png)
 }
 
 fn err<E: std::fmt::Debug>(path: &Path) -> impl FnOnce(E) -> anyhow::Error + '_ {
@@ -165,186 +164,181 @@ pub fn lr_find(
     markers: &[Marker],
     bounds: Option<(f64, f64)>,
 ) -> Result<()> {
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
-    root.fill(&WHITE).map_err(err(path))?;
-    let pts = |ys: &[f64]| -> Vec<(f64, f64)> {
-        lrs.iter()
-            .zip(ys)
-            .filter(|(x, y)| x.is_finite() && **x > 0.0 && y.is_finite())
-            .map(|(x, y)| (*x, *y))
-            .collect()
-    };
-    let raw_pts = pts(raw);
-    let smooth_pts = pts(smoothed);
-    let (xlo, xhi) = {
-        let lo = lrs
-            .iter()
-            .copied()
-            .filter(|v| *v > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        let hi = lrs.iter().copied().fold(0.0, f64::max);
-        if lo.is_finite() && hi > lo {
-            (lo, hi)
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
+        root.fill(&WHITE).map_err(err(path))?;
+        let pts = |ys: &[f64]| -> Vec<(f64, f64)> {
+            lrs.iter()
+                .zip(ys)
+                .filter(|(x, y)| x.is_finite() && **x > 0.0 && y.is_finite())
+                .map(|(x, y)| (*x, *y))
+                .collect()
+        };
+        let raw_pts = pts(raw);
+        let smooth_pts = pts(smoothed);
+        let (xlo, xhi) = {
+            let lo = lrs
+                .iter()
+                .copied()
+                .filter(|v| *v > 0.0)
+                .fold(f64::INFINITY, f64::min);
+            let hi = lrs.iter().copied().fold(0.0, f64::max);
+            if lo.is_finite() && hi > lo {
+                (lo, hi)
+            } else {
+                (1e-7, 10.0)
+            }
+        };
+        // Like fastai, the top of the y range is what the smoothed curve shows (the raw loss of
+        // the final divergence would flatten everything else); the bottom also takes in the raw
+        // loss, which dips below its average.
+        let (slo, yhi) = range(smooth_pts.iter().map(|p| p.1));
+        let raw_min = raw_pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let ylo = if raw_min < slo {
+            let (lo, _) = range([raw_min, yhi].into_iter());
+            lo
         } else {
-            (1e-7, 10.0)
-        }
-    };
-    // Like fastai, the top of the y range is what the smoothed curve shows (the raw loss of
-    // the final divergence would flatten everything else); the bottom also takes in the raw
-    // loss, which dips below its average.
-    let (slo, yhi) = range(smooth_pts.iter().map(|p| p.1));
-    let raw_min = raw_pts.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
-    let ylo = if raw_min < slo {
-        let (lo, _) = range([raw_min, yhi].into_iter());
-        lo
-    } else {
-        slo
-    };
-    let mut chart = ChartBuilder::on(&root)
-        .caption("LR range test", ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(45)
-        .y_label_area_size(60)
-        .build_cartesian_2d((xlo..xhi).log_scale(), ylo..yhi)
-        .map_err(err(path))?;
-    chart
-        .configure_mesh()
-        .x_desc("learning rate (log scale)")
-        .y_desc("loss")
-        .x_label_formatter(&|v| format!("{v:.0e}"))
-        .draw()
-        .map_err(err(path))?;
-    if let Some((lo, hi)) = bounds {
+            slo
+        };
+        let mut chart = ChartBuilder::on(&root)
+            .caption("LR range test", ("sans-serif", 22))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(60)
+            .build_cartesian_2d((xlo..xhi).log_scale(), ylo..yhi)
+            .map_err(err(path))?;
         chart
-            .draw_series(std::iter::once(Rectangle::new(
-                [(lo, ylo), (hi, yhi)],
-                color(2).mix(0.12).filled(),
-            )))
-            .map_err(err(path))?
-            .label(format!("bounds {lo:.2e} .. {hi:.2e}"))
-            .legend(|(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 18, y + 5)], color(2).mix(0.3).filled())
-            });
-    }
-    let clipped = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
-        v.iter().map(|&(x, y)| (x, y.clamp(ylo, yhi))).collect()
-    };
-    // The raw loss is drawn only inside the axes: a line per run of points in the y range,
-    // broken where it leaves it (not flattened onto the border).
-    let raw_runs = inside_runs(&raw_pts, ylo, yhi);
-    let mut raw_series = None;
-    for run in raw_runs {
-        raw_series = Some(
+            .configure_mesh()
+            .x_desc("learning rate (log scale)")
+            .y_desc("loss")
+            .x_label_formatter(&|v| format!("{v:.0e}"))
+            .draw()
+            .map_err(err(path))?;
+        if let Some((lo, hi)) = bounds {
             chart
-                .draw_series(LineSeries::new(run, color(0).mix(0.3)))
-                .map_err(err(path))?,
-        );
-    }
-    let empty = || LineSeries::new(std::iter::empty::<(f64, f64)>(), color(0).mix(0.3));
-    let raw_series = match raw_series {
-        Some(s) => s,
-        None => chart.draw_series(empty()).map_err(err(path))?,
-    };
-    raw_series
-        .label("loss")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], color(0).mix(0.3)));
-    chart
-        .draw_series(LineSeries::new(
-            clipped(&smooth_pts),
-            color(0).stroke_width(2),
-        ))
-        .map_err(err(path))?
-        .label("smoothed loss")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], color(0).stroke_width(2)));
-    for (i, m) in markers.iter().enumerate() {
-        if !(m.lr.is_finite() && m.lr > 0.0 && m.loss.is_finite()) {
-            continue;
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(lo, ylo), (hi, yhi)],
+                    color(2).mix(0.12).filled(),
+                )))
+                .map_err(err(path))?
+                .label(format!("bounds {lo:.2e} .. {hi:.2e}"))
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], color(2).mix(0.3).filled())
+                });
         }
-        let c = marker_color(i);
-        let y = m.loss.clamp(ylo, yhi);
+        let clipped = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
+            v.iter().map(|&(x, y)| (x, y.clamp(ylo, yhi))).collect()
+        };
+        // The raw loss is drawn only inside the axes: a line per run of points in the y range,
+        // broken where it leaves it (not flattened onto the border).
+        let raw_style = color(0).mix(0.3);
         chart
-            .draw_series(std::iter::once(Circle::new((m.lr, y), 6, c.filled())))
+            .draw_series(
+                inside_runs(&raw_pts, ylo, yhi)
+                    .into_iter()
+                    .map(|run| PathElement::new(run, raw_style)),
+            )
             .map_err(err(path))?
-            .label(m.name.clone())
-            .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
+            .label("loss")
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], raw_style));
+        chart
+            .draw_series(LineSeries::new(
+                clipped(&smooth_pts),
+                color(0).stroke_width(2),
+            ))
+            .map_err(err(path))?
+            .label("smoothed loss")
+            .legend(|(x, y)| PathElement::new([(x, y), (x + 18, y)], color(0).stroke_width(2)));
+        for (i, m) in markers.iter().enumerate() {
+            if !(m.lr.is_finite() && m.lr > 0.0 && m.loss.is_finite()) {
+                continue;
+            }
+            let c = marker_color(i);
+            let y = m.loss.clamp(ylo, yhi);
+            chart
+                .draw_series(std::iter::once(Circle::new((m.lr, y), 6, c.filled())))
+                .map_err(err(path))?
+                .label(m.name.clone())
+                .legend(move |(x, y)| Circle::new((x + 9, y), 5, c.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperLeft)
+            .draw()
+            .map_err(err(path))?;
+        root.present().map_err(err(path))?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(err(path))?;
-    root.present().map_err(err(path))?;
-    drop(root);
-    png_beside(path)?;
-    Ok(())
+    save(path, &svg)
 }
 
 /// Panels stacked vertically, sharing the x axis (`x_label`).
 pub fn panels(path: &Path, title: &str, x_label: &str, panels: &[Panel]) -> Result<()> {
     let h = 60 + 260 * panels.len().max(1) as u32;
-    let root = SVGBackend::new(path, (900, h)).into_drawing_area();
-    root.fill(&WHITE).map_err(err(path))?;
-    let root = root.titled(title, ("sans-serif", 22)).map_err(err(path))?;
-    let areas = root.split_evenly((panels.len().max(1), 1));
-    for (panel, area) in panels.iter().zip(areas) {
-        let all = || panel.series.iter().flat_map(|s| s.points.iter());
-        let (xlo, xhi) = range(all().map(|p| p.0));
-        let (ylo, yhi) = range(all().map(|p| p.1));
-        let mut chart = ChartBuilder::on(&area)
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(70)
-            .build_cartesian_2d(xlo..xhi, ylo..yhi)
-            .map_err(err(path))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .y_desc(panel.y_label.as_str())
-            .y_label_formatter(&|v| {
-                if v.abs() >= 1e-2 || *v == 0.0 {
-                    format!("{v:.3}")
-                } else {
-                    format!("{v:.1e}")
-                }
-            })
-            .draw()
-            .map_err(err(path))?;
-        for s in &panel.series {
-            let c = color(s.color);
-            let style = if s.faint {
-                c.mix(0.35).stroke_width(1)
-            } else {
-                c.stroke_width(2)
-            };
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .copied()
-                .filter(|(x, y)| x.is_finite() && y.is_finite())
-                .collect();
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(err(path))?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(err(path))?;
+        let areas = root.split_evenly((panels.len().max(1), 1));
+        for (panel, area) in panels.iter().zip(areas) {
+            let all = || panel.series.iter().flat_map(|s| s.points.iter());
+            let (xlo, xhi) = range(all().map(|p| p.0));
+            let (ylo, yhi) = range(all().map(|p| p.1));
+            let mut chart = ChartBuilder::on(&area)
+                .margin(10)
+                .x_label_area_size(35)
+                .y_label_area_size(70)
+                .build_cartesian_2d(xlo..xhi, ylo..yhi)
+                .map_err(err(path))?;
             chart
-                .draw_series(LineSeries::new(pts, style))
-                .map_err(err(path))?
-                .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
-        }
-        if panel.series.len() > 1 {
-            chart
-                .configure_series_labels()
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .position(SeriesLabelPosition::UpperRight)
+                .configure_mesh()
+                .x_desc(x_label)
+                .x_label_formatter(&|v| format!("{v:.0}"))
+                .y_desc(panel.y_label.as_str())
+                .y_label_formatter(&|v| {
+                    if v.abs() >= 1e-2 || *v == 0.0 {
+                        format!("{v:.3}")
+                    } else {
+                        format!("{v:.1e}")
+                    }
+                })
                 .draw()
                 .map_err(err(path))?;
+            for s in &panel.series {
+                let c = color(s.color);
+                let style = if s.faint {
+                    c.mix(0.35).stroke_width(1)
+                } else {
+                    c.stroke_width(2)
+                };
+                let pts: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .copied()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                    .collect();
+                chart
+                    .draw_series(LineSeries::new(pts, style))
+                    .map_err(err(path))?
+                    .label(s.name.clone())
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+            }
+            if panel.series.len() > 1 {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(BLACK)
+                    .position(SeriesLabelPosition::UpperRight)
+                    .draw()
+                    .map_err(err(path))?;
+            }
         }
+        root.present().map_err(err(path))?;
     }
-    root.present().map_err(err(path))?;
-    drop(root);
-    png_beside(path)?;
-    Ok(())
+    save(path, &svg)
 }
 
 /// Draws `training.svg`: lr, momentum, loss and test accuracy against the step.

@@ -68,23 +68,19 @@ pub struct OneCycleConfig<F: Real = f32> {
     pub phase_rule: PhaseRule,
 }
 
-#[cfg(feature = "serde")]
+/// PyTorch `OneCycleLR`'s defaults: [`OneCycleConfig::pytorch`] and the serde defaults.
 fn default_pct_start<F: Real>() -> F {
     F::from_f64(0.3)
 }
-#[cfg(feature = "serde")]
 fn default_div_factor<F: Real>() -> F {
     F::from_f64(25.0)
 }
-#[cfg(feature = "serde")]
 fn default_final_div_factor<F: Real>() -> F {
     F::from_f64(1e4)
 }
-#[cfg(feature = "serde")]
 fn default_base_momentum<F: Real>() -> F {
     F::from_f64(0.85)
 }
-#[cfg(feature = "serde")]
 fn default_max_momentum<F: Real>() -> F {
     F::from_f64(0.95)
 }
@@ -97,14 +93,14 @@ impl<F: Real> OneCycleConfig<F> {
         Self {
             max_lr,
             total_steps,
-            pct_start: F::from_f64(0.3),
+            pct_start: default_pct_start(),
             anneal: Anneal::Cos,
-            div_factor: F::from_f64(25.0),
-            final_div_factor: F::from_f64(1e4),
+            div_factor: default_div_factor(),
+            final_div_factor: default_final_div_factor(),
             three_phase: false,
             cycle_momentum: true,
-            base_momentum: F::from_f64(0.85),
-            max_momentum: F::from_f64(0.95),
+            base_momentum: default_base_momentum(),
+            max_momentum: default_max_momentum(),
             final_momentum: None,
             phase_rule: PhaseRule::PyTorch,
         }

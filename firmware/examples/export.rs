@@ -10,22 +10,23 @@
 //! committed file, reproduced bit for bit. Creates the file's directory and
 //! prints a one-line JSON summary to stdout.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
+use clap::Parser;
 use lrate_firmware::export::{self, DEFAULT_OUT, DEFAULT_SEED};
 use lrate_firmware::weights;
 use std::path::{Path, PathBuf};
 
-const USAGE: &str = "\
-Trains the firmware's base model and writes its weights file
+/// Trains the firmware's base model and writes its weights file.
+#[derive(Parser)]
+struct Args {
+    /// Output weights file
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_OUT)]
+    out: PathBuf,
+    /// Seed of the weights and the training data
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEED)]
+    seed: u64,
+}
 
-Usage: export [--out FILE] [--seed N]
-
-Options:
-      --out <FILE>  Output weights file [default: firmware/model/base.bin]
-      --seed <N>    Seed of the weights and the training data [default: 2026]
-  -h, --help        Print help";
-
-/// The JSON summary line (the fields of [`export::ExportSummary`], in order).
 #[derive(serde::Serialize)]
 struct Summary {
     source_accuracy: f32,
@@ -34,46 +35,6 @@ struct Summary {
     bytes: usize,
 }
 
-struct Args {
-    out: PathBuf,
-    seed: u64,
-}
-
-fn parse(mut args: impl Iterator<Item = String>) -> anyhow::Result<Option<Args>> {
-    let mut out = None;
-    let mut seed = None;
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
-            _ => (arg, None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .with_context(|| format!("{name} needs a value\n\n{USAGE}"))
-        };
-        match flag.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--out" => out = Some(PathBuf::from(value("--out")?)),
-            "--seed" => {
-                let v = value("--seed")?;
-                seed = Some(
-                    v.parse()
-                        .with_context(|| format!("--seed {v:?} is not an unsigned integer"))?,
-                );
-            }
-            other => bail!("unexpected argument {other:?}\n\n{USAGE}"),
-        }
-    }
-    Ok(Some(Args {
-        out: out.unwrap_or_else(|| DEFAULT_OUT.into()),
-        seed: seed.unwrap_or(DEFAULT_SEED),
-    }))
-}
-
-/// Trains the base model from `seed` and writes the weights file to `out`
-/// (creating its directory); prints the JSON summary to stdout.
 fn run(out: &Path, seed: u64) -> anyhow::Result<()> {
     let mut blob = vec![0u8; weights::BLOB_LEN];
     let s = export::train(seed, &mut blob).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -92,11 +53,6 @@ fn run(out: &Path, seed: u64) -> anyhow::Result<()> {
 }
 
 fn main() -> anyhow::Result<()> {
-    match parse(std::env::args().skip(1))? {
-        Some(a) => run(&a.out, a.seed),
-        None => {
-            println!("{USAGE}");
-            Ok(())
-        }
-    }
+    let a = Args::parse();
+    run(&a.out, a.seed)
 }

@@ -5,7 +5,7 @@
 # trainer (SGD with Nesterov momentum 0.9, weight decay 5e-4, batch 128), then the report.
 #
 #   bash bench/superconvergence.sh                                # Fashion-MNIST, cnn-s
-#   DATA=fashion-mnist:/work/shared/data/fashion-mnist bash bench/superconvergence.sh
+#   DATA=fashion-mnist:/path/to/fashion-mnist bash bench/superconvergence.sh
 #   DATA=cifar10:/path/to/cifar-10-batches-bin MODEL=resnet9 bash bench/superconvergence.sh
 #   QUICK=1 bash bench/superconvergence.sh                        # smoke test: subsets, short runs
 #

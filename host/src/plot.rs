@@ -85,7 +85,7 @@ fn fonts() -> Arc<usvg::fontdb::Database> {
     .clone()
 }
 
-/// The PNG that [`save`] writes beside the SVG at `svg`: the same name with `.png`.
+/// The PNG written beside a plot whose SVG is at `svg`: the same name with `.png`.
 pub fn png_path(svg: &Path) -> PathBuf {
     svg.with_extension("png")
 }

@@ -17,9 +17,9 @@ pub mod schedules;
 
 pub use error::{ConfigError, Problem};
 pub use range_test::{
-    Bounds, BoundsRule, Curve, CurvePoint, NonFinite, RangeTest, RangeTestConfig, SlideParams,
-    Smoother, Smoothing, Status, StopReason, Suggestion, Suggestions, Sweep, SweepEnd,
-    UnknownBoundsRule,
+    AveragedRangeTest, BandPoint, Bounds, BoundsRule, Curve, CurvePoint, NonFinite,
+    OptimizerFamily, ParseBoundsRuleError, RangeTest, RangeTestConfig, RuleSpread, SlideParams,
+    Smoother, Smoothing, Status, StopReason, Suggestion, Suggestions, Sweep, SweepEnd, Unreliable,
 };
 pub use real::Real;
 pub use schedule::Schedule;

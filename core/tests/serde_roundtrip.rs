@@ -302,7 +302,8 @@ fn name_is_the_serde_tag() {
 
 #[test]
 fn bounds_rule_serializes_as_its_name() {
-    for r in BoundsRule::ALL {
+    let adam = BoundsRule::for_optimizer(lrate_core::OptimizerFamily::Adam);
+    for r in BoundsRule::ALL.into_iter().chain([adam]) {
         let json = serde_json::to_string(&r).unwrap();
         assert_eq!(json, format!("\"{r}\""));
         assert_eq!(serde_json::from_str::<BoundsRule>(&json).unwrap(), r);
@@ -310,6 +311,10 @@ fn bounds_rule_serializes_as_its_name() {
     assert_eq!(
         serde_json::from_str::<BoundsRule>("\"Min\"").unwrap(),
         BoundsRule::Suggestion(Suggestion::Minimum)
+    );
+    assert_eq!(
+        serde_json::to_string(&BoundsRule::near_min(0.5).unwrap()).unwrap(),
+        "\"near-min:0.5\""
     );
     let e = serde_json::from_str::<BoundsRule>("\"warp\"").unwrap_err();
     assert!(e.to_string().contains("near-min"), "{e}");

@@ -25,6 +25,10 @@
 //! start_lr = 1e-7
 //! end_lr = 10.0
 //! num_it = 100
+//! repeats = 3            # sweeps averaged (1..=16)
+//! vary = "data"          # what differs between sweeps: "data", "init" or "both"
+//! verify = false         # short 1cycle trials at pick × {1/3, 1, 3}
+//! suggestion = "near-min" # or "near-min:F", "valley", …
 //!
 //! [schedule]             # lrate-core's schedule format (see `lrate schedule`)
 //! ...
@@ -43,6 +47,7 @@ use crate::nn::{Model, ModelKind, NnDevice, OptimizerKind};
 use crate::sched;
 
 pub use lrate_core::BoundsRule;
+use lrate_core::OptimizerFamily;
 
 pub use crate::sched::{MaxLr, ScheduleSource};
 
@@ -114,6 +119,12 @@ pub struct FindSection {
     pub num_it: Option<u32>,
     /// Suggestion rule for the bounds.
     pub suggestion: Option<String>,
+    /// Sweeps averaged.
+    pub repeats: Option<u32>,
+    /// What differs between sweeps.
+    pub vary: Option<String>,
+    /// Short trials around the pick.
+    pub verify: Option<bool>,
 }
 
 /// A whole config file.
@@ -168,6 +179,77 @@ pub struct FindConfig {
     pub num_it: u32,
     /// The rule that reads `max_lr` off the curve.
     pub rule: BoundsRule,
+    /// Sweeps, each from the same initial weights, averaged into one curve.
+    #[serde(default = "one")]
+    pub repeats: u32,
+    /// What differs between the sweeps.
+    #[serde(default)]
+    pub vary: Vary,
+    /// Short 1cycle trials at pick × {1/3, 1, 3} choose the final max_lr.
+    #[serde(default)]
+    pub verify: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// The most sweeps `--repeats` takes (the capacity of lrate-core's averaged test).
+pub const MAX_REPEATS: u32 = 16;
+
+/// What differs between the sweeps of an averaged range test (`--vary`); every
+/// sweep starts from the run's initial weights unless `init` varies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Vary {
+    /// The data order (and augmentation) of each sweep.
+    #[default]
+    Data,
+    /// The initial weights of each sweep (seed + k); the same data order.
+    Init,
+    /// Both.
+    Both,
+}
+
+impl Vary {
+    /// The name, as `--vary` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Vary::Data => "data",
+            Vary::Init => "init",
+            Vary::Both => "both",
+        }
+    }
+
+    /// Sweep k > 0 reads its own data order.
+    pub fn data(self) -> bool {
+        matches!(self, Vary::Data | Vary::Both)
+    }
+
+    /// Sweep k > 0 starts from its own initial weights.
+    pub fn init(self) -> bool {
+        matches!(self, Vary::Init | Vary::Both)
+    }
+}
+
+impl std::str::FromStr for Vary {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        [Vary::Data, Vary::Init, Vary::Both]
+            .into_iter()
+            .find(|v| v.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| anyhow!("unknown --vary `{s}` (expected data, init or both)"))
+    }
+}
+
+impl OptimizerConfig {
+    /// The family whose calibrated `near-min` factor applies.
+    pub fn family(&self) -> OptimizerFamily {
+        match self.kind {
+            OptimizerKind::Sgd { .. } => OptimizerFamily::Sgd,
+            OptimizerKind::Adam { .. } => OptimizerFamily::Adam,
+        }
+    }
 }
 
 impl FindConfig {
@@ -289,12 +371,27 @@ fn resolve_optimizer(a: &CommonArgs, f: &FileConfig) -> Result<OptimizerConfig> 
     Ok(OptimizerConfig { kind, momentum })
 }
 
-fn resolve_find(a: &CommonArgs, f: &FileConfig) -> Result<FindConfig> {
+fn resolve_find(a: &CommonArgs, f: &FileConfig, opt: &OptimizerConfig) -> Result<FindConfig> {
+    // Plain `near-min` (and no rule at all) takes the factor calibrated for the optimizer.
     let rule = match a.suggestion.as_deref().or(f.find.suggestion.as_deref()) {
+        Some(s) if !s.contains(':') && parse_rule(s)? == BoundsRule::DEFAULT => {
+            BoundsRule::for_optimizer(opt.family())
+        }
         Some(s) => parse_rule(s)?,
-        None => BoundsRule::DEFAULT,
+        None => BoundsRule::for_optimizer(opt.family()),
+    };
+    let repeats = a.repeats.or(f.find.repeats).unwrap_or(1);
+    if !(1..=MAX_REPEATS).contains(&repeats) {
+        bail!("--repeats must be between 1 and {MAX_REPEATS} (sweeps averaged), got {repeats}");
+    }
+    let vary = match a.vary.as_deref().or(f.find.vary.as_deref()) {
+        Some(v) => v.parse()?,
+        None => Vary::default(),
     };
     let find = FindConfig {
+        repeats,
+        vary,
+        verify: a.verify || f.find.verify.unwrap_or(false),
         start_lr: check_positive("start_lr", a.start_lr.or(f.find.start_lr).unwrap_or(1e-7))?,
         end_lr: check_positive("end_lr", a.end_lr.or(f.find.end_lr).unwrap_or(10.0))?,
         num_it: a.num_it.or(f.find.num_it).unwrap_or(100),
@@ -334,6 +431,7 @@ pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
         .as_deref()
         .or(f.run.device.as_deref())
         .unwrap_or("cpu");
+    let optimizer = resolve_optimizer(a, f)?;
     Ok(CommonConfig {
         data: data.parse()?,
         model: model.parse()?,
@@ -347,9 +445,19 @@ pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
             .clone()
             .or(f.run.out.clone())
             .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT)),
-        optimizer: resolve_optimizer(a, f)?,
-        find: resolve_find(a, f)?,
+        find: resolve_find(a, f, &optimizer)?,
+        optimizer,
     })
+}
+
+/// Epochs of a run when neither `--epochs` nor the config file sets them: 8 on the
+/// built-in synthetic data, 5 on a real data set.
+pub fn default_epochs(data: &DataSpec) -> u32 {
+    if *data == DataSpec::Synthetic {
+        8
+    } else {
+        5
+    }
 }
 
 /// The output directory when neither `--out` nor the config file names one.
@@ -372,12 +480,10 @@ pub struct TrainOptions {
 pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
     let f = FileConfig::read_opt(a.common.config.as_deref())?;
     let common = resolve_common(&a.common, &f)?;
-    let default_epochs = if common.data == DataSpec::Synthetic {
-        8
-    } else {
-        5
-    };
-    let epochs = a.epochs.or(f.run.epochs).unwrap_or(default_epochs);
+    let epochs = a
+        .epochs
+        .or(f.run.epochs)
+        .unwrap_or(default_epochs(&common.data));
     if epochs == 0 {
         bail!("--epochs must be at least 1");
     }

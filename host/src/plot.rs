@@ -44,6 +44,8 @@ pub struct Marker {
     pub lr: f64,
     /// Loss at that learning rate.
     pub loss: f64,
+    /// The rule's range over several sweeps (lowest, highest pick), drawn as a bar.
+    pub span: Option<(f64, f64)>,
 }
 
 /// matplotlib's `tab10` palette.
@@ -155,12 +157,15 @@ fn inside_runs(pts: &[(f64, f64)], lo: f64, hi: f64) -> Vec<Vec<(f64, f64)>> {
 }
 
 /// Loss against learning rate on a log axis: the raw loss faint, the smoothed
-/// loss solid, each marker a dot with its label, `bounds` as a shaded band.
+/// loss solid with `band` (`(lr, lowest, highest)` smoothed loss over several
+/// sweeps) shaded around it, each marker a dot with its label and its span over
+/// the sweeps as a bar, `bounds` as a shaded band.
 pub fn lr_find(
     path: &Path,
     lrs: &[f64],
     raw: &[f64],
     smoothed: &[f64],
+    band: &[(f64, f64, f64)],
     markers: &[Marker],
     bounds: Option<(f64, f64)>,
 ) -> Result<()> {
@@ -230,6 +235,28 @@ pub fn lr_find(
         let clipped = |v: &[(f64, f64)]| -> Vec<(f64, f64)> {
             v.iter().map(|&(x, y)| (x, y.clamp(ylo, yhi))).collect()
         };
+        let band: Vec<(f64, f64, f64)> = band
+            .iter()
+            .copied()
+            .filter(|(x, lo, hi)| *x > 0.0 && x.is_finite() && lo.is_finite() && hi.is_finite())
+            .collect();
+        if band.len() > 1 {
+            let outline: Vec<(f64, f64)> = band
+                .iter()
+                .map(|&(x, lo, _)| (x, lo.clamp(ylo, yhi)))
+                .chain(band.iter().rev().map(|&(x, _, hi)| (x, hi.clamp(ylo, yhi))))
+                .collect();
+            chart
+                .draw_series(std::iter::once(Polygon::new(
+                    outline,
+                    color(0).mix(0.18).filled(),
+                )))
+                .map_err(err(path))?
+                .label("smoothed loss, min-max over sweeps")
+                .legend(|(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 18, y + 5)], color(0).mix(0.25).filled())
+                });
+        }
         // The raw loss is drawn only inside the axes: a line per run of points in the y range,
         // broken where it leaves it (not flattened onto the border).
         let raw_style = color(0).mix(0.3);
@@ -256,6 +283,14 @@ pub fn lr_find(
             }
             let c = marker_color(i);
             let y = m.loss.clamp(ylo, yhi);
+            if let Some((lo, hi)) = m.span.filter(|(lo, hi)| *lo > 0.0 && hi >= lo) {
+                chart
+                    .draw_series(std::iter::once(PathElement::new(
+                        vec![(lo, y), (hi, y)],
+                        c.stroke_width(3),
+                    )))
+                    .map_err(err(path))?;
+            }
             chart
                 .draw_series(std::iter::once(Circle::new((m.lr, y), 6, c.filled())))
                 .map_err(err(path))?
@@ -418,16 +453,22 @@ mod tests {
             &lrs,
             &loss,
             &loss,
+            &[(1e-5, 2.0, 2.4), (1e-4, 1.9, 2.2), (1e-3, 1.4, 1.6)],
             &[Marker {
                 name: "valley".into(),
                 lr: 1e-3,
                 loss: 1.5,
+                span: Some((5e-4, 2e-3)),
             }],
             Some((1e-4, 1e-2)),
         )
         .unwrap();
         let s = std::fs::read_to_string(&p).unwrap();
         assert!(s.starts_with("<svg") && s.contains("valley") && s.contains("<polyline"));
+        assert!(
+            s.contains("min-max over sweeps") && s.contains("<polygon"),
+            "the band"
+        );
         let p2 = d.path().join("p.svg");
         panels(
             &p2,

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use lrate_core::Schedule;
 use serde::Serialize;
 
@@ -122,6 +122,10 @@ pub fn run(args: &TrainArgs) -> Result<Summary> {
     with_device(device, TrainJob { args, start })
 }
 
+/// The hint of `--max-lr auto` without a reliable pick.
+const AUTO_HINT: &str = "look at lr_find.svg, then give --max-lr yourself (e.g. the lr where \
+                         the smoothed loss is lowest), or change --start-lr/--end-lr/--num-it/--repeats";
+
 /// Builds a fresh run: the model from the seed, the peak lr from `--max-lr` (running the
 /// range test for `auto`), and the schedule over `epochs × steps per epoch`.
 pub fn start<D: NnDevice>(
@@ -146,16 +150,19 @@ pub fn start<D: NnDevice>(
         MaxLr::FromSchedule => None,
         MaxLr::Auto => {
             eprintln!(
-                "lrate: --max-lr auto: running the range test ({} batches, lr {:.0e} -> {:.0e})",
-                c.find.num_it, c.find.start_lr, c.find.end_lr
+                "lrate: --max-lr auto: running the range test ({} × {} batches, lr {:.0e} -> {:.0e})",
+                c.find.repeats, c.find.num_it, c.find.start_lr, c.find.end_lr
             );
-            let outcome = find::range_test(&mut model, split, c, hide)?;
+            let run = find::RunSize { epochs: o.epochs };
+            let outcome = find::range_test(&mut model, dev, split, c, run, hide)?;
             find::write_outputs(&c.out, &outcome)?;
             find::print_report(&outcome, &c.out);
-            let b = outcome.bounds.with_context(|| {
-                "the range test found no usable bounds (the loss never decreased); \
-                 give --max-lr explicitly or widen --start-lr/--end-lr"
-            })?;
+            if let Some(msg) = outcome.no_suggestion(AUTO_HINT) {
+                bail!("--max-lr auto: {msg}");
+            }
+            let b = outcome
+                .bounds
+                .context("--max-lr auto: the range test gave no bounds")?;
             Some(Peak::from(b))
         }
     };

@@ -412,8 +412,29 @@ fn corrupt_files_give_clean_errors() {
     fails(&find(&spec), &["missing file", "train-images-idx3-ubyte"]);
     write_idx(&m, "train", 20);
     write_idx(&m, "t10k", 10);
-    // A valid set works (and is tiny).
-    assert!(find(&spec).status.success());
+    // A valid set loads and trains (a 5-batch range test on 20 images gives no reliable
+    // pick, which `find` reports as such).
+    let train = lrate(
+        d.path(),
+        &[
+            "train",
+            "--data",
+            &spec,
+            "--model",
+            "mlp",
+            "--batch",
+            "4",
+            "--epochs",
+            "1",
+            "--max-lr",
+            "0.01",
+            "--out",
+            "t",
+            "--no-progress",
+        ],
+    );
+    assert!(train.status.success(), "{}", stderr(&train));
+    fails(&find(&spec), &["no reliable suggestion"]);
 
     let img = m.join("t10k-images-idx3-ubyte");
     let good = std::fs::read(&img).unwrap();
@@ -447,6 +468,7 @@ fn corrupt_files_give_clean_errors() {
         let px = vec![100u8; 4 * 3072];
         std::fs::write(c.join(name), cifar10::encode(&[0, 1, 2, 3], &px)).unwrap();
     }
+    // The set loads: a 3-batch range test on it runs, and says it cannot be read.
     let o = lrate(
         d.path(),
         &[
@@ -462,7 +484,7 @@ fn corrupt_files_give_clean_errors() {
             "--no-progress",
         ],
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+    fails(&o, &["no reliable suggestion", "after 3 batches"]);
     let t = c.join("data_batch_4.bin");
     let b = std::fs::read(&t).unwrap();
     std::fs::write(&t, &b[..b.len() - 1]).unwrap();
@@ -549,4 +571,142 @@ fn schedule_prints_and_plots() {
         &["unknown schedule `warp`"],
     );
     fails(&lrate(d.path(), &["schedule"]), &["give a schedule"]);
+}
+
+/// `train --max-lr auto` is `find` followed by `train --max-lr <its pick>`, step for step,
+/// also with averaged sweeps: the range test leaves the run exactly as it found it.
+#[test]
+fn auto_is_find_then_train_at_its_pick() {
+    let d = tempfile::tempdir().unwrap();
+    let common = |cmd: &'static str, out: &'static str| {
+        let mut a = vec![
+            cmd,
+            "--model",
+            "mlp",
+            "--start-lr",
+            "1e-3",
+            "--num-it",
+            "100",
+        ];
+        a.extend(["--repeats", "2", "--out", out, "--limit-train", "2048"]);
+        a.extend([
+            "--limit-test",
+            "500",
+            "--batch",
+            "128",
+            "--seed",
+            "3",
+            "--no-progress",
+        ]);
+        a
+    };
+    let found = ok(&lrate(d.path(), &common("find", "f")));
+    let pick = found["bounds"]["max_lr"].as_f64().expect("a pick");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("f/lr_find.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["sweeps"].as_array().unwrap().len(), 2);
+    // Each rule with its spread over the two sweeps.
+    for r in json["rules"].as_array().unwrap() {
+        assert_eq!(r["per_sweep"].as_array().unwrap().len(), 2, "{r}");
+    }
+    let mut auto = common("train", "a");
+    auto.extend(["--epochs", "1"]);
+    let a = ok(&lrate(d.path(), &auto));
+    let value = format!("{}", pick as f32);
+    let mut fixed = common("train", "b");
+    fixed.extend(["--epochs", "1", "--max-lr", &value]);
+    let b = ok(&lrate(d.path(), &fixed));
+    assert_eq!(a["max_lr"], b["max_lr"]);
+    assert_eq!(a["test_acc"], b["test_acc"]);
+    assert_eq!(a["train_loss"], b["train_loss"]);
+    assert_same_run(
+        &step_rows(&d.path().join("a")),
+        &step_rows(&d.path().join("b")),
+    );
+    // The console gave the pick with its range.
+    let e = stderr(&lrate(d.path(), &common("find", "f2")));
+    assert!(e.contains("over 2 sweeps"), "{e}");
+}
+
+#[test]
+fn bad_range_test_options_are_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let find = |extra: &[&str]| {
+        let mut a = vec!["find", "--model", "mlp", "--out", "o", "--no-progress"];
+        a.extend(extra);
+        lrate(d.path(), &a)
+    };
+    fails(
+        &find(&["--repeats", "0"]),
+        &["--repeats must be between 1 and 16", "got 0"],
+    );
+    fails(
+        &find(&["--repeats", "1000"]),
+        &["--repeats must be between 1 and 16", "got 1000"],
+    );
+    fails(
+        &find(&["--vary", "seed"]),
+        &["unknown --vary `seed`", "data, init or both"],
+    );
+    fails(
+        &find(&["--suggestion", "near-min:-2"]),
+        &["bad near-min factor"],
+    );
+    fails(
+        &find(&["--suggestion", "valley:2"]),
+        &["unknown bounds rule"],
+    );
+    fails(&find(&["--epochs", "0"]), &["--epochs must be at least 1"]);
+    let cfg = d.path().join("c.toml");
+    std::fs::write(&cfg, "[find]\nrepeats = 0\n").unwrap();
+    fails(
+        &find(&["--config", "c.toml"]),
+        &["--repeats must be between 1 and 16"],
+    );
+}
+
+/// A sweep that explodes at once, or whose loss never falls, gives no number: `find` exits
+/// with the reason (after writing its curve), and `train --max-lr auto` stops with it and a
+/// hint, before any training step.
+#[test]
+fn no_reliable_suggestion_is_an_error_with_the_reason() {
+    let d = tempfile::tempdir().unwrap();
+    for (start, end, why) in [
+        ("1e4", "1e6", "no reliable suggestion: "),
+        ("1e-9", "1e-8", "fell by only"),
+    ] {
+        let mut a = vec![
+            "find",
+            "--model",
+            "mlp",
+            "--start-lr",
+            start,
+            "--end-lr",
+            end,
+        ];
+        a.extend(["--num-it", "40", "--repeats", "2", "--out", "o"]);
+        a.extend(SMALL);
+        a.push("0");
+        let o = lrate(d.path(), &a);
+        fails(&o, &[why, "hint:"]);
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(d.path().join("o/lr_find.json")).unwrap(),
+        )
+        .unwrap();
+        assert!(json["bounds"].is_null() && json["unreliable"].is_string());
+        assert!(!stderr(&o).contains("NaN"), "{}", stderr(&o));
+        a[0] = "train";
+        a.extend(["--epochs", "1", "--max-lr", "auto"]);
+        let o = lrate(d.path(), &a);
+        fails(
+            &o,
+            &[
+                "--max-lr auto: no reliable suggestion",
+                why,
+                "give --max-lr yourself",
+            ],
+        );
+        assert!(!d.path().join("o/metrics.csv").exists(), "no step trained");
+    }
 }

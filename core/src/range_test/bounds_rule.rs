@@ -9,37 +9,85 @@ use super::suggest::Suggestion;
 use crate::error::{ConfigError, Problem};
 use crate::Real;
 
+/// The optimizer family a calibrated [`BoundsRule::NearMin`] factor is for: the
+/// best 1cycle `max_lr` sits at a different multiple of the range test's
+/// loss-minimum lr for SGD than for Adam (see [`BoundsRule::for_optimizer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OptimizerFamily {
+    /// SGD, with or without (Nesterov) momentum.
+    Sgd,
+    /// Adam and AdamW.
+    Adam,
+}
+
 /// How the recommended `max_lr` is read off a range-test curve, for
 /// [`RangeTest::bounds_by`].
 ///
-/// Why [`NearMin`](Self::NearMin) and not fastai's `valley` by default: on
-/// lrate's built-in data and on Fashion-MNIST `valley` suggested ≈2e-3 where
-/// 1cycle trains best at 0.1–1 (37 % vs 77 % test accuracy on synthetic data
-/// after 4 epochs); `steep` is noisy on short sweeps (it picked 3e-6 from a noise
-/// dip in a 50-batch sweep).
+/// Why [`NearMin`](Self::NearMin) and not fastai's `valley` by default: `valley`
+/// picks about 100× below the lr at which 1cycle trains best on lrate's nets
+/// (37 % vs 77 % test accuracy on synthetic data after 4 epochs), and `steep` is
+/// noisy on short sweeps (it picked 3e-6 from a noise dip in a 50-batch sweep).
+/// The calibration study (`bench/calibrate.sh`, `docs/results/calibration.md`)
+/// measures every rule against a grid search of 1cycle `max_lr`.
 ///
-/// Parsed ([`FromStr`], case-insensitive) from `near-min` (or `nearmin`),
-/// `steep`, `valley`, `slide`, `minimum` (or `min`) and `steepest`; displayed and
-/// serialized (under the `serde` feature) as its canonical name, [`name`](Self::name).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Parsed ([`FromStr`], case-insensitive) from `near-min` (or `nearmin`; the SGD
+/// default factor), `near-min:F` (factor `F`), `steep`, `valley`, `slide`,
+/// `minimum` (or `min`) and `steepest`; displayed and serialized (under the
+/// `serde` feature) as its canonical name, [`NearMin`](Self::NearMin) always with
+/// its factor (`near-min:1.6`).
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BoundsRule {
-    /// `near-min` (the default): a third of the lr at the lowest smoothed loss,
-    /// i.e. `10/3 ×` fastai's `minimum` suggestion (which is that lr / 10).
-    /// Smith (2018, *A disciplined approach to neural network hyper-parameters:
-    /// Part 1*, §4.1) takes 1cycle's max_lr near the loss minimum of the range
-    /// test; the factor 3 backs off from the edge of divergence.
-    NearMin,
+    /// `near-min`: `max_lr = factor · lr*`, with `lr*` the lr at the lowest
+    /// smoothed loss of the trimmed curve ([`RangeTest::min_point`]). Smith (2018,
+    /// *A disciplined approach to neural network hyper-parameters: Part 1*, §4.1)
+    /// takes 1cycle's max_lr near the loss minimum of the range test; the factor is
+    /// calibrated per [`OptimizerFamily`] ([`BoundsRule::for_optimizer`]).
+    NearMin {
+        /// The multiple of `lr*` (finite, > 0).
+        factor: f32,
+    },
     /// A [`Suggestion`] of the range test, used as is.
     Suggestion(Suggestion),
 }
 
 impl BoundsRule {
-    /// The default rule, [`NearMin`](Self::NearMin).
-    pub const DEFAULT: Self = Self::NearMin;
+    /// The `near-min` factor for SGD: 1cycle's best `max_lr` ≈ this × the lr at
+    /// the smoothed-loss minimum (fitted on the calibration tasks of
+    /// `docs/results/calibration.md`).
+    pub const SGD_FACTOR: f32 = 1.6;
+    /// The `near-min` factor for Adam (fitted like [`SGD_FACTOR`](Self::SGD_FACTOR)).
+    pub const ADAM_FACTOR: f32 = 0.14;
 
-    /// Every rule, in the order of [`NAMES`](Self::NAMES).
+    /// The default rule for SGD, `near-min` with [`SGD_FACTOR`](Self::SGD_FACTOR).
+    pub const DEFAULT: Self = Self::for_optimizer(OptimizerFamily::Sgd);
+
+    /// The calibrated default for `family`: `near-min` with
+    /// [`SGD_FACTOR`](Self::SGD_FACTOR) or [`ADAM_FACTOR`](Self::ADAM_FACTOR).
+    pub const fn for_optimizer(family: OptimizerFamily) -> Self {
+        Self::NearMin {
+            factor: match family {
+                OptimizerFamily::Sgd => Self::SGD_FACTOR,
+                OptimizerFamily::Adam => Self::ADAM_FACTOR,
+            },
+        }
+    }
+
+    /// `near-min` with `factor`, or the factor back when it is not finite and > 0.
+    pub fn near_min(factor: f32) -> Result<Self, f32> {
+        if factor.is_finite() && factor > 0.0 {
+            Ok(Self::NearMin { factor })
+        } else {
+            Err(factor)
+        }
+    }
+
+    /// Every rule (`near-min` with the SGD factor), in the order of
+    /// [`NAMES`](Self::NAMES).
     pub const ALL: [Self; 6] = [
-        Self::NearMin,
+        Self::DEFAULT,
         Self::Suggestion(Suggestion::Steep),
         Self::Suggestion(Suggestion::Valley),
         Self::Suggestion(Suggestion::Slide),
@@ -47,16 +95,16 @@ impl BoundsRule {
         Self::Suggestion(Suggestion::Steepest),
     ];
 
-    /// The canonical names of [`ALL`](Self::ALL).
+    /// The rule names, without `near-min`'s factor.
     pub const NAMES: [&'static str; 6] = [
         "near-min", "steep", "valley", "slide", "minimum", "steepest",
     ];
 
-    /// The canonical name: `near-min`, `steep`, `valley`, `slide`, `minimum` or
-    /// `steepest`.
+    /// The rule's name without `near-min`'s factor: `near-min`, `steep`, `valley`,
+    /// `slide`, `minimum` or `steepest`.
     pub const fn name(self) -> &'static str {
         match self {
-            Self::NearMin => "near-min",
+            Self::NearMin { .. } => "near-min",
             Self::Suggestion(Suggestion::Steep) => "steep",
             Self::Suggestion(Suggestion::Valley) => "valley",
             Self::Suggestion(Suggestion::Slide) => "slide",
@@ -79,19 +127,32 @@ impl From<Suggestion> for BoundsRule {
 }
 
 impl fmt::Display for BoundsRule {
+    /// The canonical name; `near-min:F` with the factor's shortest round-trip form.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            Self::NearMin { factor } => write!(f, "near-min:{factor}"),
+            _ => f.write_str(self.name()),
+        }
     }
 }
 
-/// The error of parsing a [`BoundsRule`]: the name is none of
-/// [`BoundsRule::NAMES`] (or their aliases `nearmin`, `min`).
+/// The error of parsing a [`BoundsRule`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct UnknownBoundsRule;
+pub enum ParseBoundsRuleError {
+    /// The name is none of [`BoundsRule::NAMES`] (or their aliases `nearmin`, `min`).
+    UnknownName,
+    /// `near-min:F` with an `F` that is not a finite number > 0.
+    BadFactor,
+}
 
-impl fmt::Display for UnknownBoundsRule {
+impl fmt::Display for ParseBoundsRuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == Self::BadFactor {
+            return f.write_str(
+                "bad near-min factor (expected near-min:F with F a finite number > 0, e.g. near-min:1.6)",
+            );
+        }
         f.write_str("unknown bounds rule (expected ")?;
         for (i, name) in BoundsRule::NAMES.iter().enumerate() {
             let sep = match i {
@@ -101,42 +162,60 @@ impl fmt::Display for UnknownBoundsRule {
             };
             write!(f, "{sep}{name}")?;
         }
-        f.write_str(")")
+        f.write_str("; near-min takes a factor as near-min:F)")
     }
 }
 
-impl core::error::Error for UnknownBoundsRule {}
+impl core::error::Error for ParseBoundsRuleError {}
 
 impl FromStr for BoundsRule {
-    type Err = UnknownBoundsRule;
+    type Err = ParseBoundsRuleError;
 
-    /// A canonical name or alias, ignoring ASCII case.
-    fn from_str(s: &str) -> Result<Self, UnknownBoundsRule> {
+    /// A canonical name or alias, ignoring ASCII case; `near-min:F` (or
+    /// `nearmin:F`) sets the factor.
+    fn from_str(s: &str) -> Result<Self, ParseBoundsRuleError> {
         const ALIASES: [(&str, BoundsRule); 2] = [
-            ("nearmin", BoundsRule::NearMin),
+            ("nearmin", BoundsRule::DEFAULT),
             ("min", BoundsRule::Suggestion(Suggestion::Minimum)),
         ];
+        let (name, factor) = match s.split_once(':') {
+            Some((n, f)) => (n, Some(f)),
+            None => (s, None),
+        };
         let named = BoundsRule::NAMES.iter().zip(BoundsRule::ALL);
-        ALIASES
+        let rule = ALIASES
             .into_iter()
             .chain(named.map(|(&n, r)| (n, r)))
-            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, r)| r)
-            .ok_or(UnknownBoundsRule)
+            .ok_or(ParseBoundsRuleError::UnknownName)?;
+        match (rule, factor) {
+            (_, None) => Ok(rule),
+            (BoundsRule::NearMin { .. }, Some(f)) => f
+                .trim()
+                .parse::<f32>()
+                .ok()
+                .and_then(|f| BoundsRule::near_min(f).ok())
+                .ok_or(ParseBoundsRuleError::BadFactor),
+            (BoundsRule::Suggestion(_), Some(_)) => Err(ParseBoundsRuleError::UnknownName),
+        }
     }
 }
 
 #[cfg(feature = "defmt")]
 impl defmt::Format for BoundsRule {
     fn format(&self, f: defmt::Formatter) {
-        defmt::write!(f, "{=str}", self.name())
+        match self {
+            Self::NearMin { factor } => defmt::write!(f, "near-min:{=f32}", factor),
+            _ => defmt::write!(f, "{=str}", self.name()),
+        }
     }
 }
 
 #[cfg(feature = "serde")]
 impl serde::Serialize for BoundsRule {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
+        s.collect_str(self)
     }
 }
 
@@ -148,7 +227,7 @@ impl<'de> serde::Deserialize<'de> for BoundsRule {
             type Value = BoundsRule;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(
-                    "a bounds rule name (near-min, steep, valley, slide, minimum, steepest)",
+                    "a bounds rule name (near-min[:F], steep, valley, slide, minimum, steepest)",
                 )
             }
             fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<BoundsRule, E> {
@@ -163,17 +242,24 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     /// [`Bounds::new`] with `max_lr` from `rule` and `min_lr = max_lr / div`; an
     /// error on `max_lr` when the curve gives no suggestion.
     ///
-    /// * [`BoundsRule::NearMin`] gives `max_lr = suggest(Minimum) · (10/3)`, with `10/3`
-    ///   evaluated in `F` (for `f32` the same bits as `10.0f32 / 3.0`), i.e. a
-    ///   third of [`min_point`](Self::min_point)'s lr.
+    /// * [`BoundsRule::NearMin`] gives `max_lr = factor · lr*`, `lr*` the lr of
+    ///   [`min_point`](Self::min_point) and `factor` evaluated in `F`.
     /// * [`BoundsRule::Suggestion`] gives [`bounds`](Self::bounds).
     pub fn bounds_by(&self, rule: BoundsRule, div: F) -> Result<Bounds<F>, ConfigError> {
-        match rule {
-            BoundsRule::Suggestion(s) => self.bounds(s, div),
-            BoundsRule::NearMin => match self.suggest(Suggestion::Minimum) {
-                Some(m) => Bounds::new(m * (F::from_f64(10.0) / F::from_f64(3.0)), div),
-                None => Err(NO_SUGGESTION),
-            },
+        Bounds::new(self.max_lr_by(rule).ok_or(NO_SUGGESTION)?, div)
+    }
+
+    /// The `max_lr` that `rule` reads off the curve (see
+    /// [`bounds_by`](Self::bounds_by)); `None` when the curve gives none.
+    pub fn max_lr_by(&self, rule: BoundsRule) -> Option<F> {
+        let lr = match rule {
+            BoundsRule::Suggestion(s) => self.suggest(s)?,
+            BoundsRule::NearMin { factor } => self.min_point()?.lr * F::from_f64(f64::from(factor)),
+        };
+        if lr.is_finite() && lr > F::ZERO {
+            Some(lr)
+        } else {
+            None
         }
     }
 }
@@ -189,14 +275,41 @@ mod tests {
     use super::*;
     use crate::range_test::{RangeTestConfig, Status};
 
+    struct Buf([u8; 160], usize);
+    impl fmt::Write for Buf {
+        fn write_str(&mut self, s: &str) -> fmt::Result {
+            let b = s.as_bytes();
+            let end = self.1 + b.len();
+            self.0
+                .get_mut(self.1..end)
+                .ok_or(fmt::Error)?
+                .copy_from_slice(b);
+            self.1 = end;
+            Ok(())
+        }
+    }
+    fn shown(v: impl fmt::Display, f: impl FnOnce(&str)) {
+        let mut b = Buf([0; 160], 0);
+        fmt::write(&mut b, format_args!("{v}")).unwrap();
+        f(core::str::from_utf8(&b.0[..b.1]).unwrap())
+    }
+
     #[test]
-    fn parses_names_and_aliases_in_any_case() {
+    fn parses_names_aliases_and_factors_in_any_case() {
         for (r, n) in BoundsRule::ALL.iter().zip(BoundsRule::NAMES) {
             assert_eq!(n.parse::<BoundsRule>(), Ok(*r));
             assert_eq!(r.name(), n);
         }
-        assert_eq!("NearMin".parse(), Ok(BoundsRule::NearMin));
+        assert_eq!("NearMin".parse(), Ok(BoundsRule::DEFAULT));
         assert_eq!("NEAR-MIN".parse(), Ok(BoundsRule::DEFAULT));
+        assert_eq!(
+            "near-min:0.25".parse(),
+            Ok(BoundsRule::NearMin { factor: 0.25 })
+        );
+        assert_eq!(
+            "nearmin: 2".parse(),
+            Ok(BoundsRule::NearMin { factor: 2.0 })
+        );
         assert_eq!(
             "Min".parse(),
             Ok(BoundsRule::Suggestion(Suggestion::Minimum))
@@ -205,36 +318,57 @@ mod tests {
             "Valley".parse(),
             Ok(BoundsRule::Suggestion(Suggestion::Valley))
         );
-        assert_eq!("warp".parse::<BoundsRule>(), Err(UnknownBoundsRule));
-        assert_eq!("".parse::<BoundsRule>(), Err(UnknownBoundsRule));
-        assert_eq!(BoundsRule::default(), BoundsRule::NearMin);
+        use ParseBoundsRuleError::*;
+        assert_eq!("warp".parse::<BoundsRule>(), Err(UnknownName));
+        assert_eq!("".parse::<BoundsRule>(), Err(UnknownName));
+        assert_eq!("valley:2".parse::<BoundsRule>(), Err(UnknownName));
+        for bad in [
+            "near-min:",
+            "near-min:0",
+            "near-min:-1",
+            "near-min:nan",
+            "near-min:inf",
+            "near-min:x",
+        ] {
+            assert_eq!(bad.parse::<BoundsRule>(), Err(BadFactor), "{bad}");
+        }
+        assert_eq!(BoundsRule::default(), BoundsRule::DEFAULT);
+        assert_eq!(BoundsRule::near_min(-1.0), Err(-1.0));
+        assert!(BoundsRule::near_min(f32::NAN).is_err());
+    }
+
+    #[test]
+    fn displays_the_canonical_name_which_parses_back() {
+        let rules = BoundsRule::ALL.into_iter().chain([
+            BoundsRule::near_min(0.3).unwrap(),
+            BoundsRule::for_optimizer(OptimizerFamily::Adam),
+        ]);
+        for r in rules {
+            shown(r, |s| assert_eq!(s.parse::<BoundsRule>(), Ok(r), "{s}"));
+        }
+        shown(BoundsRule::near_min(1.6).unwrap(), |s| {
+            assert_eq!(s, "near-min:1.6")
+        });
+        shown(BoundsRule::Suggestion(Suggestion::Valley), |s| {
+            assert_eq!(s, "valley")
+        });
     }
 
     #[test]
     fn error_lists_the_names() {
-        struct Buf([u8; 128], usize);
-        impl fmt::Write for Buf {
-            fn write_str(&mut self, s: &str) -> fmt::Result {
-                let b = s.as_bytes();
-                let end = self.1 + b.len();
-                self.0
-                    .get_mut(self.1..end)
-                    .ok_or(fmt::Error)?
-                    .copy_from_slice(b);
-                self.1 = end;
-                Ok(())
-            }
-        }
-        let mut b = Buf([0; 128], 0);
-        fmt::write(&mut b, format_args!("{UnknownBoundsRule}")).unwrap();
-        assert_eq!(
-            core::str::from_utf8(&b.0[..b.1]).unwrap(),
-            "unknown bounds rule (expected near-min, steep, valley, slide, minimum or steepest)"
-        );
+        shown(ParseBoundsRuleError::UnknownName, |s| {
+            assert_eq!(
+                s,
+                "unknown bounds rule (expected near-min, steep, valley, slide, minimum or steepest; near-min takes a factor as near-min:F)"
+            )
+        });
+        shown(ParseBoundsRuleError::BadFactor, |s| {
+            assert!(s.contains("near-min:F"))
+        });
     }
 
     #[test]
-    fn near_min_is_ten_thirds_of_the_minimum_suggestion() {
+    fn near_min_is_the_factor_times_the_min_point() {
         let mut t = RangeTest::<f32, 128>::new(RangeTestConfig::fastai()).unwrap();
         let mut i = 0u32;
         while let Some(_lr) = t.next_lr() {
@@ -244,20 +378,21 @@ mod tests {
             }
             i += 1;
         }
-        let m = t.suggest(Suggestion::Minimum).unwrap();
-        let b = t.bounds_by(BoundsRule::NearMin, 4.0).unwrap();
-        assert_eq!(b.max_lr.to_bits(), (m * (10.0 / 3.0)).to_bits());
-        assert_eq!(
-            b,
-            Bounds::new(t.min_point().unwrap().lr / 10.0 * (10.0 / 3.0), 4.0).unwrap()
-        );
+        let lr = t.min_point().unwrap().lr;
+        for factor in [BoundsRule::SGD_FACTOR, BoundsRule::ADAM_FACTOR, 0.5] {
+            let b = t.bounds_by(BoundsRule::NearMin { factor }, 4.0).unwrap();
+            assert_eq!(b.max_lr.to_bits(), (lr * factor).to_bits());
+            assert_eq!(b, Bounds::new(lr * factor, 4.0).unwrap());
+        }
         for s in Suggestion::ALL {
             assert_eq!(t.bounds_by(s.into(), 4.0), t.bounds(s, 4.0));
+            assert_eq!(t.max_lr_by(s.into()), t.suggest(s));
         }
         let empty = RangeTest::<f32, 8>::fastai();
         assert_eq!(
-            empty.bounds_by(BoundsRule::NearMin, 4.0).unwrap_err(),
+            empty.bounds_by(BoundsRule::DEFAULT, 4.0).unwrap_err(),
             empty.bounds(Suggestion::Minimum, 4.0).unwrap_err()
         );
+        assert_eq!(empty.max_lr_by(BoundsRule::DEFAULT), None);
     }
 }

@@ -37,6 +37,16 @@ impl<F: Real, const N: usize> CurveBuf<F, N> {
         }
     }
 
+    /// An empty buffer whose points are batches `0, stride, 2·stride, …` (for a
+    /// curve built on another curve's grid; `stride ≥ 1`).
+    pub(crate) const fn with_stride(stride: u32) -> Self {
+        Self {
+            points: Vec::new(),
+            stride: if stride == 0 { 1 } else { stride },
+            finite: 0,
+        }
+    }
+
     pub(crate) fn stride(&self) -> u32 {
         self.stride
     }

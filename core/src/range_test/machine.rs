@@ -138,6 +138,29 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
         }
     }
 
+    /// A finished test over a curve built elsewhere (the mean of several sweeps):
+    /// `batches` recorded, ended by `reason`. Best and first loss are the curve's.
+    pub(crate) fn from_curve(
+        config: RangeTestConfig<F>,
+        curve: CurveBuf<F, N>,
+        batches: u32,
+        reason: StopReason,
+    ) -> Self {
+        let finite = &curve.points()[..curve.finite_len()];
+        let first = finite.first().map(|p| p.loss);
+        let best = finite.iter().map(|p| p.loss).reduce(F::min);
+        Self {
+            config,
+            smoother: Ema::new(),
+            curve,
+            batch: batches,
+            best,
+            first,
+            poisoned: false,
+            done: Some(reason),
+        }
+    }
+
     /// The configuration.
     pub fn config(&self) -> &RangeTestConfig<F> {
         &self.config

@@ -29,19 +29,23 @@
 //! the handling of NaN and infinite losses, the decimation of long runs and the
 //! memory used as a function of the capacity `N`.
 
+mod averaged;
 mod bounds;
 mod bounds_rule;
 mod config;
 mod curve;
 mod machine;
+mod reliability;
 mod smoothing;
 mod suggest;
 mod sweep;
 
+pub use averaged::{AveragedRangeTest, BandPoint, RejectReason, Rejected, RuleSpread};
 pub use bounds::Bounds;
-pub use bounds_rule::{BoundsRule, UnknownBoundsRule};
+pub use bounds_rule::{BoundsRule, OptimizerFamily, ParseBoundsRuleError};
 pub use config::{NonFinite, RangeTestConfig, Smoothing, Sweep, SweepEnd};
 pub use curve::{Curve, CurvePoint};
 pub use machine::{RangeTest, Status, StopReason};
+pub use reliability::Unreliable;
 pub use smoothing::Smoother;
 pub use suggest::{SlideParams, Suggestion, Suggestions};

@@ -22,6 +22,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import platform
 import shlex
 import statistics
@@ -350,9 +351,25 @@ def train_name(study, task, seed, max_lr):
     return f"train_{task_key(study, task)}_e{task.epochs}_s{seed}_lr{fmt_lr(max_lr)}"
 
 
+def core_default_factors():
+    """The near-min factors lrate-core commits as defaults ({family: factor}), read from its
+    source so that a changed default invalidates the cached finds (their picks and --verify
+    trials depend on it)."""
+    src = open(os.path.join(ROOT, "core", "src", "range_test", "bounds_rule.rs")).read()
+    out = {}
+    for fam, const in (("sgd", "SGD_FACTOR"), ("adam", "ADAM_FACTOR")):
+        m = re.search(rf"pub const {const}: f32 = ([0-9.eE+-]+);", src)
+        out[fam] = float(m.group(1)) if m else None
+    return out
+
+
+CORE_FACTORS = core_default_factors()
+
+
 def find_name(study, task, seed, verify):
     return (f"find_{task_key(study, task)}_s{seed}_k{study.repeats}_it{study.num_it}"
-            f"_vary-{study.vary}" + ("_verify" if verify else ""))
+            f"_vary-{study.vary}_f{CORE_FACTORS.get(task.family)}_e{task.epochs}"
+            + ("_verify" if verify else ""))
 
 
 def train_argv(study, task, seed, max_lr):
@@ -363,7 +380,8 @@ def train_argv(study, task, seed, max_lr):
 def find_argv(study, task, seed, verify):
     return ([study.lrate, "find"] + run_args(study, task, seed)
             + ["--repeats", str(study.repeats), "--num-it", str(study.num_it),
-               "--vary", study.vary] + (["--verify"] if verify else []))
+               "--vary", study.vary, "--epochs", str(task.epochs)]
+            + (["--verify"] if verify else []))
 
 
 # ---------------------------------------------------------------------------------------------

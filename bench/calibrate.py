@@ -19,6 +19,7 @@ interrupted one is not.
 import argparse
 import csv
 import fcntl
+import hashlib
 import json
 import math
 import os
@@ -96,7 +97,7 @@ LIMIT_TEST, QUICK_LIMIT_TEST = 2000, 512
 RULES = ["default", "verify", "minimum", "steep", "valley", "slide", "steepest", "fitted"]
 CURVE_RULES = ["minimum", "steep", "valley", "slide", "steepest"]
 TARGET_GAP_PP = 0.3  # default rule within this of the best grid mean
-TARGET_COST = 0.10  # find seconds <= this × grid seconds
+TARGET_COST = 0.10  # find images trained <= this × the grid's (wall seconds reported too)
 CHANCE_ACC = 10.0  # test accuracy (%) recorded for a failed or diverged run
 DEFAULT_DATA_DIRS = {"fashion-mnist": ("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist",
                                        "../shared/data/fashion-mnist"),
@@ -368,9 +369,23 @@ def core_default_factors():
 CORE_FACTORS = core_default_factors()
 
 
+def core_rule_digest():
+    """A short digest of lrate-core's range-test rule sources: a changed rule (not only a
+    changed factor) invalidates the cached finds too."""
+    h = hashlib.sha1()
+    d = os.path.join(ROOT, "core", "src", "range_test")
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".rs"):
+            h.update(open(os.path.join(d, name), "rb").read())
+    return h.hexdigest()[:8]
+
+
+CORE_RULES = core_rule_digest()
+
+
 def find_name(study, task, seed, verify):
     return (f"find_{task_key(study, task)}_s{seed}_k{study.repeats}_it{study.num_it}"
-            f"_vary-{study.vary}_f{CORE_FACTORS.get(task.family)}_e{task.epochs}"
+            f"_vary-{study.vary}_f{CORE_FACTORS.get(task.family)}_c{CORE_RULES}_e{task.epochs}"
             + ("_verify" if verify else ""))
 
 
@@ -557,8 +572,10 @@ def bounds_rule(res):
 
 
 def min_point_lr(res, run_dir):
-    """lr at the lowest smoothed loss of the mean curve (`min_point`, else from lr_find.csv)."""
-    lr = positive((lr_find_of(res).get("min_point") or {}).get("lr"))
+    """near-min's anchor: the lr where the mean curve's smoothed loss stops falling (`anchor`
+    of lr_find.json; from lrate binaries before it, `min_point`, else from lr_find.csv)."""
+    j = lr_find_of(res)
+    lr = positive((j.get("anchor") or j.get("min_point") or {}).get("lr"))
     return lr if lr else csv_min_point(os.path.join(run_dir, "lr_find.csv"))
 
 
@@ -703,6 +720,11 @@ def fit_factors(states):
 
 
 def run_study(study, runner):
+    if os.environ.get("GRID_ONLY") == "1":
+        # Only the grids (they depend on no range-test rule); no report.
+        for t in study.tasks:
+            run_grid(study, runner, t)
+        sys.exit(0)
     states = [run_task(study, runner, t) for t in study.tasks]
     fitted = fit_factors(states)
     for st in states:
@@ -748,7 +770,32 @@ def analyse_grid(study, grid):
     return rows
 
 
+def train_images(res, batch):
+    """Images a training run trained on (its steps × batch), from its summary line."""
+    steps = ((res or {}).get("metrics") or {}).get("steps")
+    return steps * batch if finite(steps) else None
+
+
+def find_images(res, batch):
+    """Images a find trained on: its sweeps' batches, plus --verify's trials (forward passes
+    of their held-back images counted as a third of a training step, as lrate counts them)."""
+    j = lr_find_of(res)
+    n = j.get("batches")
+    if not finite(n):
+        return None
+    v = j.get("verify") or {}
+    extra = 0.0
+    if finite(v.get("steps")):
+        trials = len(v.get("trials") or [])
+        extra = trials * v["steps"] * batch + trials * (v.get("val_images") or 0) / 3.0
+    return n * batch + extra
+
+
 def timing(study, st):
+    b = st["task"].batch
+    find_i = [find_images(r, b) for r in st["finds"].values() if find_images(r, b)]
+    ver_i = [find_images(r, b) for r in st["verifies"].values() if find_images(r, b)]
+    grid_i = sum(train_images(r, b) or 0 for runs in st["grid"].values() for r in runs.values())
     find_s = [wall(r) for r in st["finds"].values() if wall(r)]
     ver_s = [wall(r) for r in st["verifies"].values() if wall(r)]
     grid_s = sum(wall(r) or 0.0 for runs in st["grid"].values() for r in runs.values())
@@ -758,8 +805,15 @@ def timing(study, st):
 
     def ratio(a, b):
         return round(a / b, 4) if a is not None and b else None
+    fi = statistics.mean(find_i) if find_i else None
+    vi = statistics.mean(ver_i) if ver_i else None
     return {"find_seconds": r2(find_mean), "verify_seconds": r2(ver_mean),
             "grid_seconds": r2(grid_s),
+            # Compute as images trained: exact, unlike wall seconds on a shared machine.
+            "find_images": fi, "verify_images": vi, "grid_images": grid_i,
+            "find_over_grid_images": ratio(fi, grid_i),
+            "verify_over_grid_images": ratio(vi, grid_i),
+            "find_over_one_seed_grid_images": ratio(fi, grid_i / len(study.seeds) if study.seeds else None),
             "grid_runs": sum(1 for runs in st["grid"].values() for r in runs.values() if r),
             "find_over_grid": ratio(find_mean, grid_s),
             "find_over_one_seed_grid": ratio(find_mean, one_seed),
@@ -822,14 +876,14 @@ def analyse_task(study, st):
            "rules": rules}
     doc.update(t)
     doc["targets"] = {"default_within_pp": dict(zip(("pass", "detail"), gap_target(d))),
-                      "find_cost": dict(zip(("pass", "detail"), cost_target(t["find_over_grid"]))),
+                      "find_cost": dict(zip(("pass", "detail"), cost_target(t["find_over_grid_images"]))),
                       "find_cost_one_seed_grid":
-                          dict(zip(("pass", "detail"), cost_target(t["find_over_one_seed_grid"])))}
+                          dict(zip(("pass", "detail"), cost_target(t["find_over_one_seed_grid_images"])))}
     return doc
 
 
 def default_over_min_point(states):
-    """Per family, geometric mean over tasks and seeds of the default pick / min_point.lr: equals
+    """Per family, geometric mean over tasks and seeds of the default pick / anchor.lr: equals
     the default near-min factor when the binary applies it as documented."""
     out = {}
     for fam in ("sgd", "adam"):
@@ -1098,7 +1152,7 @@ def plot_range_test(run_dir, find_res, task_id, seed, path):
     series = [{"name": f"mean curve ({n} sweeps), smoothed" if n else "smoothed loss",
                "color": COLORS[0], "points": [(x, y, None) for x, y in pts], "marker": False}]
     mp = min_point_lr(find_res, run_dir)
-    vl = [(mp, "min_point (lowest smoothed loss)", RULE_COLORS["min_point"])] if mp else []
+    vl = [(mp, "anchor (where the smoothed loss stops falling)", RULE_COLORS["min_point"])] if mp else []
     if default_pick(find_res):
         vl.append((default_pick(find_res), f"default pick ({bounds_rule(find_res)})",
                    RULE_COLORS["default"]))
@@ -1192,13 +1246,13 @@ def md_design(study):
           f"every point. Start: SGD {lrs(g['sgd'])}; Adam {lrs(g['adam'])}. When the best mean "
           f"is at an edge the grid grows one ×2 step that way (at most {MAX_EXTENSIONS} per side).",
           "- **Fitting the rule** (calibration tasks only): per task r = best grid max_lr / "
-          "`min_point.lr` (the lr of the lowest smoothed loss of the mean curve), geometric mean "
+          "`anchor.lr` (near-min's anchor: the lr where the smoothed loss of the mean curve stops falling, its first minimum; `lrate_core::RangeTest::first_min_point`), geometric mean "
           "over seeds; per optimizer family the fitted near-min factor is the geometric mean of "
           "r over that family's calibration tasks, rounded to 2 significant digits.",
           "- **Trained picks**, every seed at its own pick: "
           + "; ".join({"default": "`default` = `bounds.max_lr` of the find without `--suggestion`",
                        "verify": "`verify` = `verify.chosen` of `find --verify`",
-                       "fitted": "`fitted` = fitted factor × `min_point.lr` (only where it "
+                       "fitted": "`fitted` = fitted factor × `anchor.lr` (only where it "
                                  "differs from the default factor)"}.get(r, f"`{r}` (mean curve)")
                       for r in study.rules)
           + ". Runs are cached by (task, seed, max_lr to 4 significant digits): equal picks, and "
@@ -1219,8 +1273,8 @@ def md_design(study):
 
 def md_fit(meta, docs):
     L = ["### Fitted near-min factor", "",
-         "| family | calibration tasks: best grid max_lr / min_point (geo. mean over seeds) "
-         "| fitted factor | binary's default rule | default pick / min_point, measured | same? |",
+         "| family | calibration tasks: best grid max_lr / anchor (geo. mean over seeds) "
+         "| fitted factor | binary's default rule | default pick / anchor, measured | same? |",
          "|---|---|---:|---|---:|---|"]
     for fam in ("sgd", "adam"):
         rs = [f"{d['task']} {d['best_grid_over_min_point']:.3g}" for d in docs
@@ -1240,7 +1294,7 @@ def md_summary(docs):
          f"Default rule against the grid (target: within {TARGET_GAP_PP} pp) and the find's cost "
          f"(target: ≤ {100 * TARGET_COST:.0f} % of the grid's compute).", "",
          "| task | split | best grid max_lr | best grid acc | default picks | default acc | "
-         "gap (pp) | gap target | find / grid | cost target | find / one-seed grid |",
+         "gap (pp) | gap target | find / grid (images) | cost target | find / one-seed grid (images) |",
          "|---|---|---:|---:|---|---:|---:|---|---:|---|---:|"]
     for d in docs:
         tg, tc, t1 = (d["targets"][k] for k in ("default_within_pp", "find_cost",
@@ -1249,8 +1303,8 @@ def md_summary(docs):
                  f"{' (edge)' if d['best_at_grid_edge'] else ''} | "
                  f"{pm(d['best_grid_acc_mean'], d['best_grid_acc_sd'])} | {lrs(d['auto_max_lr'])} | "
                  f"{pm(d['auto_acc_mean'], d['auto_acc_sd'])} | {gap(d['auto_minus_best_grid_pp'])} | "
-                 f"{pf(tg['pass'])} ({tg['detail']}) | {pct_ratio(d['find_over_grid'])} | "
-                 f"{pf(tc['pass'])} | {pct_ratio(d['find_over_one_seed_grid'])} ({pf(t1['pass'])}) |")
+                 f"{pf(tg['pass'])} ({tg['detail']}) | {pct_ratio(d.get('find_over_grid_images'))} | "
+                 f"{pf(tc['pass'])} | {pct_ratio(d.get('find_over_one_seed_grid_images'))} ({pf(t1['pass'])}) |")
     L.append("")
     return L
 
@@ -1281,7 +1335,7 @@ def md_task(doc, asset):
          f"`{doc['model']}` on {doc['data']}, {OPTIMIZERS[doc['optimizer']]['label']}, batch "
          f"{doc['batch']}, {doc['epochs']} epoch(s) of {doc['limit_train']} images. Find status "
          f"per seed: {', '.join(f'{s} {v}' for s, v in doc['find_status'].items())}; "
-         f"default rule `{doc['default_rule'] or 'n/a'}`; min_point.lr per seed "
+         f"default rule `{doc['default_rule'] or 'n/a'}`; anchor lr per seed "
          f"{lrs(doc['min_point_lr'])}.", "",
          "| max_lr | " + " | ".join(f"seed {s}" for s in seeds) + " | mean ± sd |",
          "|---:|" + "---:|" * (len(seeds) + 1)]
@@ -1308,7 +1362,10 @@ def md_task(doc, asset):
           f"({doc['grid_runs']} runs). find / grid {pct_ratio(doc['find_over_grid'])}, find / "
           f"one-seed grid {pct_ratio(doc['find_over_one_seed_grid'])}; verify / grid "
           f"{pct_ratio(doc['verify_over_grid'])}, verify / one-seed grid "
-          f"{pct_ratio(doc['verify_over_one_seed_grid'])}.", ""]
+          f"{pct_ratio(doc['verify_over_one_seed_grid'])}. In images trained (exact compute): "
+          f"find / grid {pct_ratio(doc.get('find_over_grid_images'))}, find / one-seed grid "
+          f"{pct_ratio(doc.get('find_over_one_seed_grid_images'))}, verify / grid "
+          f"{pct_ratio(doc.get('verify_over_grid_images'))}.", ""]
     if asset:
         L += [f"![{doc['task']}: accuracy against max_lr]({asset})", ""]
     return L

@@ -160,7 +160,7 @@ impl Observer for Log {
                     s.diverged
                 );
                 match s.suggestion {
-                    Some(v) => defmt::info!("range test suggestion (valley): lr={}", v),
+                    Some(v) => defmt::info!("range test suggestion ({}): lr={}", s.rule, v),
                     None => defmt::warn!("range test: no usable suggestion"),
                 }
             }

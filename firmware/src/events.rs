@@ -33,7 +33,9 @@ pub struct RangeSummary {
     pub last_lr: f32,
     /// True if the sweep stopped early because the loss diverged.
     pub diverged: bool,
-    /// The valley suggestion, if the curve has one.
+    /// The rule that read `max_lr` off the curve.
+    pub rule: lrate_core::BoundsRule,
+    /// The `max_lr` of the bounds rule, if the curve gives a reliable one.
     pub suggestion: Option<f32>,
 }
 

@@ -6,12 +6,12 @@ use crate::cli::{Cli, Command, TrainArgs};
 use crate::interrupt::EXIT_INTERRUPTED;
 use crate::stop::Stop;
 
-/// Runs one subcommand. `train` prints its summary as one JSON line on stdout.
+/// Runs one subcommand. `find` and `train` print a summary as one JSON line on stdout.
 pub fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Find(a) => {
-            let (o, _) = crate::find::run(&a)?;
-            println!("{}", serde_json::to_string(&o)?);
+            let (o, dir) = crate::find::run(&a)?;
+            println!("{}", serde_json::to_string(&crate::find::Summary::new(&o, &dir))?);
             Ok(())
         }
         Command::Train(a) => {

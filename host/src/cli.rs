@@ -85,13 +85,13 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N")]
     pub num_it: Option<u32>,
     /// Range test: rule that sets max_lr (min_lr = max_lr/4): near-min (the lr at the
-    /// lowest smoothed loss × a factor calibrated per optimizer: 1.6 for SGD, 0.14 for
-    /// Adam) | near-min:F (factor F) | valley | steep | slide | minimum | steepest
-    /// [default: near-min]
+    /// lowest smoothed loss × a factor calibrated per optimizer family, SGD or Adam;
+    /// see docs/results/calibration.md) | near-min:F (factor F) | valley | steep | slide
+    /// | minimum | steepest [default: near-min]
     #[arg(long, value_name = "RULE")]
     pub suggestion: Option<String>,
     /// Range test: sweeps averaged, each from the same initial weights (1-16)
-    /// [default: 1]
+    /// [default: 3]
     #[arg(long, value_name = "K")]
     pub repeats: Option<u32>,
     /// Range test: what differs between the sweeps: data | init | both [default: data]

@@ -25,7 +25,7 @@
 //! start_lr = 1e-7
 //! end_lr = 10.0
 //! num_it = 100
-//! repeats = 3            # sweeps averaged (1..=16)
+//! repeats = 3            # sweeps averaged (1..=16; default 3)
 //! vary = "data"          # what differs between sweeps: "data", "init" or "both"
 //! verify = false         # short 1cycle trials at pick × {1/3, 1, 3}
 //! suggestion = "near-min" # or "near-min:F", "valley", …
@@ -193,6 +193,10 @@ pub struct FindConfig {
 fn one() -> u32 {
     1
 }
+
+/// Sweeps by default: one sweep is not a measurement (its pick moves 2–3× with the data
+/// order), three give the pick with its range for three times one sweep's cost.
+pub const DEFAULT_REPEATS: u32 = 3;
 
 /// The most sweeps `--repeats` takes (the capacity of lrate-core's averaged test).
 pub const MAX_REPEATS: u32 = 16;
@@ -380,7 +384,7 @@ fn resolve_find(a: &CommonArgs, f: &FileConfig, opt: &OptimizerConfig) -> Result
         Some(s) => parse_rule(s)?,
         None => BoundsRule::for_optimizer(opt.family()),
     };
-    let repeats = a.repeats.or(f.find.repeats).unwrap_or(1);
+    let repeats = a.repeats.or(f.find.repeats).unwrap_or(DEFAULT_REPEATS);
     if !(1..=MAX_REPEATS).contains(&repeats) {
         bail!("--repeats must be between 1 and {MAX_REPEATS} (sweeps averaged), got {repeats}");
     }

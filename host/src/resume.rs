@@ -158,6 +158,9 @@ pub fn ignored_flags(a: &TrainArgs) -> Vec<&'static str> {
         ("--end-lr", c.end_lr.is_some()),
         ("--num-it", c.num_it.is_some()),
         ("--suggestion", c.suggestion.is_some()),
+        ("--repeats", c.repeats.is_some()),
+        ("--vary", c.vary.is_some()),
+        ("--verify", c.verify),
     ]
     .into_iter()
     .filter_map(|(n, set)| set.then_some(n))

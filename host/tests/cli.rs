@@ -98,8 +98,12 @@ fn find_and_one_epoch_beat_chance() {
     let drop = j["loss_drop"].as_f64().unwrap();
     assert!(drop >= 0.1, "range test loss fell by only {drop}");
     assert!(j["bounds"]["max_lr"].as_f64().unwrap() > j["bounds"]["min_lr"].as_f64().unwrap());
+    // One CSV row per batch of the longest of the (default 3) sweeps.
     let csv = std::fs::read_to_string(run.join("lr_find.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 81);
+    let sweeps = j["sweeps"].as_array().unwrap();
+    assert_eq!(sweeps.len(), 3);
+    let longest = sweeps.iter().map(|s| s["batches"].as_u64().unwrap()).max().unwrap();
+    assert_eq!(csv.lines().count() as u64, longest + 1);
     let m = Metrics::read(&run.join("metrics.csv")).unwrap();
     assert_eq!(m.steps.len(), 64);
     assert_eq!(m.epochs.len(), 1);

@@ -40,11 +40,12 @@ pub enum OptimizerFamily {
 /// its factor (`near-min:1.6`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BoundsRule {
-    /// `near-min`: `max_lr = factor · lr*`, with `lr*` the lr at the lowest
-    /// smoothed loss of the trimmed curve ([`RangeTest::min_point`]). Smith (2018,
-    /// *A disciplined approach to neural network hyper-parameters: Part 1*, §4.1)
-    /// takes 1cycle's max_lr near the loss minimum of the range test; the factor is
-    /// calibrated per [`OptimizerFamily`] ([`BoundsRule::for_optimizer`]).
+    /// `near-min`: `max_lr = factor · lr*`, with `lr*` the lr where the smoothed
+    /// loss stops falling, its first minimum ([`RangeTest::first_min_point`] with
+    /// [`RangeTest::TURN_RISE`]). Smith (2018, *A disciplined approach to neural
+    /// network hyper-parameters: Part 1*, §4.1) takes 1cycle's max_lr near the loss
+    /// minimum of the range test; the factor is calibrated per [`OptimizerFamily`]
+    /// ([`BoundsRule::for_optimizer`]).
     NearMin {
         /// The multiple of `lr*` (finite, > 0).
         factor: f32,
@@ -243,10 +244,17 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     /// error on `max_lr` when the curve gives no suggestion.
     ///
     /// * [`BoundsRule::NearMin`] gives `max_lr = factor · lr*`, `lr*` the lr of
-    ///   [`min_point`](Self::min_point) and `factor` evaluated in `F`.
+    ///   [`first_min_point`](Self::first_min_point) with [`TURN_RISE`](Self::TURN_RISE)
+    ///   and `factor` evaluated in `F`.
     /// * [`BoundsRule::Suggestion`] gives [`bounds`](Self::bounds).
     pub fn bounds_by(&self, rule: BoundsRule, div: F) -> Result<Bounds<F>, ConfigError> {
         Bounds::new(self.max_lr_by(rule).ok_or(NO_SUGGESTION)?, div)
+    }
+
+    /// The point `near-min` multiplies: [`first_min_point`](Self::first_min_point)
+    /// with [`TURN_RISE`](Self::TURN_RISE).
+    pub fn near_min_point(&self) -> Option<crate::range_test::CurvePoint<F>> {
+        self.first_min_point(F::from_f64(Self::TURN_RISE))
     }
 
     /// The `max_lr` that `rule` reads off the curve (see
@@ -368,7 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn near_min_is_the_factor_times_the_min_point() {
+    fn near_min_is_the_factor_times_the_first_min_point() {
         let mut t = RangeTest::<f32, 128>::new(RangeTestConfig::fastai()).unwrap();
         let mut i = 0u32;
         while let Some(_lr) = t.next_lr() {
@@ -378,7 +386,8 @@ mod tests {
             }
             i += 1;
         }
-        let lr = t.min_point().unwrap().lr;
+        let lr = t.near_min_point().unwrap().lr;
+        assert_eq!(Some(lr), t.first_min_point(0.1).map(|p| p.lr));
         for factor in [BoundsRule::SGD_FACTOR, BoundsRule::ADAM_FACTOR, 0.5] {
             let b = t.bounds_by(BoundsRule::NearMin { factor }, 4.0).unwrap();
             assert_eq!(b.max_lr.to_bits(), (lr * factor).to_bits());

@@ -280,11 +280,16 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     /// `(lr, loss)` pair of fastai's `minimum`, which returns `(lr / 10, (lr, loss))`.
     /// `None` when the trimmed curve is empty.
     pub fn min_point(&self) -> Option<CurvePoint<F>> {
-        let r = self
-            .curve
-            .window_range(self.config.num_it / 10, self.batch.saturating_sub(SKIP_END));
+        let r = self.fastai_window();
         let i = suggest::minimum_index(&self.curve.points()[r.clone()])?;
         self.curve().get(r.start + i)
+    }
+
+    /// The indices of the stored points in fastai's trimmed window (batches
+    /// `[num_it / 10, batches − 5)`, cut at the first non-finite loss).
+    pub(crate) fn fastai_window(&self) -> core::ops::Range<usize> {
+        self.curve
+            .window_range(self.config.num_it / 10, self.batch.saturating_sub(SKIP_END))
     }
 
     /// fastai's slide rule with other parameters than its defaults. The result is

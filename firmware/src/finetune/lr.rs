@@ -6,16 +6,17 @@ use crate::events::{Event, Observer, Phase, RangeSummary};
 use crate::model::Model;
 use crate::sensor::LabelledSource;
 use lrate_core::{
-    ConfigError, Cyclic, CyclicConfig, RangeTest, RangeTestConfig, Smoothing, Status, StopReason,
-    Suggestion,
+    Bounds, ConfigError, Cyclic, CyclicConfig, RangeTest, RangeTestConfig, Smoothing, Status,
+    StopReason,
 };
 
 /// Curve points kept by the range test (`RangeTest<f32, 64>`: about 860 bytes).
 pub const RANGE_POINTS: usize = 64;
 
 /// Runs the range test on fresh mini-batches, restores the head and its momentum,
-/// and returns `(base_lr, max_lr)` = `(valley / cfg.bounds_div, valley)` via
-/// lrate-core `RangeTest::bounds`, or `None` when the curve has no valley suggestion.
+/// and returns `(base_lr, max_lr)` = `(max_lr / cfg.bounds_div, max_lr)` with
+/// `max_lr` by `cfg.bounds_rule` (lrate-core `RangeTest::reliable_max_lr`, the
+/// host's implementation), or `None` when the curve gives no reliable pick.
 pub(super) fn range_test<S: LabelledSource, O: Observer>(
     model: &mut Model,
     src: &mut S,
@@ -65,18 +66,18 @@ pub(super) fn range_test<S: LabelledSource, O: Observer>(
         .min_point()
         .and_then(|p| Some((p.loss?, p.lr)))
         .unwrap_or((f32::NAN, f32::NAN));
-    let suggestion = rt.suggest(Suggestion::Valley);
+    let suggestion = rt.reliable_max_lr(cfg.bounds_rule).ok();
     obs.event(&Event::RangeDone(RangeSummary {
         batches: rt.batches(),
         best_loss,
         best_lr,
         last_lr,
         diverged: stop != StopReason::Finished,
+        rule: cfg.bounds_rule,
         suggestion,
     }));
-    Ok(rt
-        .bounds(Suggestion::Valley, cfg.bounds_div)
-        .ok()
+    Ok(suggestion
+        .and_then(|lr| Bounds::new(lr, cfg.bounds_div).ok())
         .map(|b| (b.min_lr, b.max_lr)))
 }
 

@@ -7,7 +7,8 @@
 //!    WACV 2017, §3.3; fastai `lr_find`): an `lrate-core` [`RangeTest`](lrate_core::RangeTest) sweeps the
 //!    rate exponentially from [`Config::range_start_lr`] to [`Config::range_end_lr`] while the head trains on fresh
 //!    mini-batches; the head and momentum are restored afterwards.
-//! 3. Bounds: `max_lr` = the curve's valley suggestion, `base_lr = max_lr /`
+//! 3. Bounds: `max_lr` by [`Config::bounds_rule`] (lrate-core's `near-min`, as on
+//!    the host) when the curve is reliable (`RangeTest::reliable_max_lr`), `base_lr = max_lr /`
 //!    [`Config::bounds_div`] (4 by default; lrate-core `Bounds`, the CLR paper's
 //!    "max/3–max/4 … or 1/10" rule, so 3 to 10 are accepted); when the curve has no
 //!    usable suggestion, [`Config::fallback`].
@@ -29,7 +30,7 @@ use crate::rng::Rng;
 use crate::sensor::LabelledSource;
 use crate::signal::{CLASSES, WINDOW};
 use crate::train::HeadTrainer;
-use lrate_core::Schedule;
+use lrate_core::{BoundsRule, Schedule};
 
 mod lr;
 
@@ -58,6 +59,10 @@ pub struct Config {
     /// β of the sweep's debiased loss smoothing (fastai: 0.98 over 100 batches;
     /// 0.9 suits a 40-batch sweep).
     pub range_beta: f32,
+    /// The rule that reads `max_lr` off the curve: lrate-core's default
+    /// ([`BoundsRule::DEFAULT`], `near-min` with the SGD factor), the same
+    /// implementation the host's `lrate find` uses.
+    pub bounds_rule: BoundsRule,
     /// `base_lr = max_lr / bounds_div` (lrate-core `Bounds`, in [3, 10]).
     pub bounds_div: f32,
     /// Bounds used when the range test gives no usable suggestion:
@@ -75,7 +80,7 @@ pub struct Config {
 
 impl Default for Config {
     /// The firmware's settings: sweep 1e-4 → 10 over 40 batches; bounds
-    /// `(valley / 4, valley)`; fallback bounds 0.01 – 0.1 (a safe rate for softmax
+    /// `(max_lr / 4, max_lr)` with `max_lr` by lrate-core's default rule; fallback bounds 0.01 – 0.1 (a safe rate for softmax
     /// regression on unit-scale features); 6 cycles of 2 × 20 steps; momentum 0.95 ↔ 0.85 (Smith 2018).
     fn default() -> Self {
         Self {
@@ -85,6 +90,7 @@ impl Default for Config {
             range_batches: 40,
             range_momentum: 0.9,
             range_beta: 0.9,
+            bounds_rule: BoundsRule::DEFAULT,
             bounds_div: 4.0,
             fallback: (0.01, 0.1),
             step_size: 20,

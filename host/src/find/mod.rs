@@ -159,6 +159,40 @@ pub fn print_report(o: &Outcome, dir: &Path) {
     );
 }
 
+/// `lrate find`'s line on stdout: the pick and where the rest is (`lr_find.json`).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Summary {
+    /// The bounds.
+    pub bounds: Option<lrate_core::Bounds<f32>>,
+    /// The rule.
+    pub bounds_rule: lrate_core::BoundsRule,
+    /// The pick with its spread.
+    pub pick: Option<Pick>,
+    /// Sweeps.
+    pub repeats: u32,
+    /// Batches over all sweeps.
+    pub batches: u32,
+    /// Wall seconds.
+    pub seconds: f64,
+    /// The output directory.
+    pub out: PathBuf,
+}
+
+impl Summary {
+    /// The summary of `o`, written to `dir`.
+    pub fn new(o: &Outcome, dir: &Path) -> Self {
+        Summary {
+            bounds: o.bounds,
+            bounds_rule: o.bounds_rule,
+            pick: o.pick,
+            repeats: o.repeats,
+            batches: o.batches,
+            seconds: o.seconds,
+            out: dir.to_path_buf(),
+        }
+    }
+}
+
 /// `lrate find` as a job for [`with_device`].
 struct FindJob {
     c: CommonConfig,

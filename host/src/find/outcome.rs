@@ -23,6 +23,8 @@ pub struct SweepReport {
     pub stop_reason: String,
     /// Its lowest smoothed loss and the lr there (fastai `minimum`'s point).
     pub min_point: Option<MinPoint>,
+    /// Where its smoothed loss stopped falling (the point `near-min` multiplies).
+    pub anchor: Option<MinPoint>,
     /// The pick of the chosen rule on this sweep alone.
     pub max_lr: Option<f32>,
     /// Its recorded curve.
@@ -96,6 +98,9 @@ pub struct Outcome {
     pub suggestions: Suggestions<f32>,
     /// The lowest point of the mean curve.
     pub min_point: Option<MinPoint>,
+    /// Where the mean curve stopped falling, its first minimum: `near-min`'s
+    /// `max_lr = factor × anchor.lr`.
+    pub anchor: Option<MinPoint>,
     /// Every rule's pick.
     pub rules: Vec<RuleReport>,
     /// The bounds: max_lr from the chosen rule, min_lr a quarter of it (Smith 2017, §3.3:
@@ -164,6 +169,7 @@ impl Outcome {
                 batches: s.batches(),
                 stop_reason: reason(s.status()),
                 min_point: min_point(s.min_point()),
+                anchor: min_point(s.near_min_point()),
                 max_lr: s.max_lr_by(rule),
                 curve: s.curve().iter().collect(),
             })
@@ -192,6 +198,7 @@ impl Outcome {
             batches: avg.sweeps().iter().map(|s| s.batches()).sum(),
             suggestions: mean.suggestions(),
             min_point: min_point(mean.min_point()),
+            anchor: min_point(mean.near_min_point()),
             rules,
             bounds: pick.and_then(|p| Bounds::new(p.max_lr, div).ok()),
             bounds_rule: rule,

@@ -44,7 +44,10 @@ fn hash(state: &[crate::nn::NamedTensor]) -> u64 {
 #[test]
 fn one_sweep_restores_the_weights_and_matches_a_plain_range_test() {
     let split = split(256);
-    let c = common(CommonArgs::default());
+    let c = common(CommonArgs {
+        repeats: Some(1),
+        ..CommonArgs::default()
+    });
     let dev = Cpu::default();
     let mut model = c.build_model(&split, &dev).unwrap();
     let before = model.state();

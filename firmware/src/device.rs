@@ -160,7 +160,7 @@ impl Observer for Log {
                     s.diverged
                 );
                 match s.suggestion {
-                    Some(v) => defmt::info!("range test suggestion ({}): lr={}", s.rule, v),
+                    Some(v) => defmt::info!("range test suggestion ({=str}): lr={}", s.rule.name(), v),
                     None => defmt::warn!("range test: no usable suggestion"),
                 }
             }

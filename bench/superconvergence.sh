@@ -3,6 +3,9 @@
 # max_lr for 1, 2 and 3 epochs, constant / multistep baselines for 12 epochs, CLR and SGDR for
 # 7 epochs (1 + 2 + 4) and a brute-force grid of 1cycle max_lr values, all with lrate's own
 # trainer (SGD with Nesterov momentum 0.9, weight decay 5e-4, batch 128), then the report.
+# The range test and the 1cycle --max-lr auto runs (the "auto rows") run once per seed of
+# AUTO_SEEDS and are reported as mean +- sample sd; the baselines, CLR/SGDR and the grid run
+# once, at SEED (the time budget).
 #
 #   bash bench/superconvergence.sh                                # Fashion-MNIST, cnn-s
 #   DATA=fashion-mnist:/path/to/fashion-mnist bash bench/superconvergence.sh
@@ -23,14 +26,20 @@
 #   GRID_EPOCHS     grid run length (default 3)
 #   NUM_IT          range-test batches (default 100)
 #   LIMIT_TRAIN, LIMIT_TEST   use only the first N images (quick mode: 1024 / 512)
-#   SEED            seed of weights, shuffles and augmentation (default 0)
+#   SEED            seed of weights, shuffles and augmentation of the single-seed runs
+#                   (baselines, CLR/SGDR, grid) and of the range-test plot (default 0)
+#   AUTO_SEEDS      seeds of the range test and of the 1cycle --max-lr auto runs, each run once
+#                   per seed (default "0 1 2"; quick mode "0 1"); SEED's range test runs too
 #   EXPERIMENTS     which groups to run (default "find onecycle baselines cyclic grid")
 # Defaults: DATA=fashion-mnist:/usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist),
 # MODEL=cnn-s, OUT=target/superconvergence, REPORT_DIR=docs/results. Quick mode: OUT=
 # target/superconvergence-quick, REPORT_DIR=OUT/report, 1024/512 images, NUM_IT=30, 1cycle for
-# 1 and 2 epochs, baselines 2, CLR/SGDR 3, grid "0.1 0.4" for 1 epoch (each overridable).
+# 1 and 2 epochs, AUTO_SEEDS "0 1", baselines 2, CLR/SGDR 3, grid "0.1 0.4" for 1 epoch (each
+# overridable).
+# Run names: find-sS (in OUT/find-sS), onecycle-auto-Nep-sS (S the seed), and, at SEED,
+# constant-*, multistep-*, clr-auto-*, sgdr-auto-*, grid-onecycle-* (in OUT/runs/NAME).
 #
-# Resumable: every run writes OUT/runs/NAME/result.json when it is done (finished or diverged);
+# Resumable: every run writes its directory's result.json when it is done (finished or diverged);
 # a second invocation skips those, continues a run that was stopped mid-way from its checkpoint
 # (lrate train --resume), and starts the rest. Ctrl-C stops the current run with a checkpoint.
 set -euo pipefail
@@ -43,7 +52,8 @@ ROOT=$(pwd)
 # The command as invoked (settings given by environment variables first), for the report.
 SC_COMMAND=""
 for v in QUICK DATA MODEL OUT REPORT_DIR EPOCH_SCALE BATCH DEFAULT_LR GRID ONECYCLE_EPOCHS \
-         BASELINE_EPOCHS CYCLIC_EPOCHS GRID_EPOCHS NUM_IT LIMIT_TRAIN LIMIT_TEST SEED EXPERIMENTS; do
+         BASELINE_EPOCHS CYCLIC_EPOCHS GRID_EPOCHS NUM_IT LIMIT_TRAIN LIMIT_TEST SEED AUTO_SEEDS \
+         EXPERIMENTS; do
   if [ -n "${!v+x}" ]; then SC_COMMAND+="$v=$(printf '%q' "${!v}") "; fi
 done
 SC_COMMAND+="bash bench/superconvergence.sh"
@@ -60,7 +70,7 @@ while [ $# -gt 0 ]; do
     --report-dir) REPORT_DIR=$2; shift ;;
     --epoch-scale) EPOCH_SCALE=$2; shift ;;
     --no-report) NO_REPORT=1 ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "superconvergence.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -81,6 +91,7 @@ if [ "$QUICK" = 1 ]; then
   LIMIT_TRAIN=${LIMIT_TRAIN:-1024}
   LIMIT_TEST=${LIMIT_TEST:-512}
   NUM_IT=${NUM_IT:-30}
+  AUTO_SEEDS=${AUTO_SEEDS:-0 1}
   ONECYCLE_EPOCHS=${ONECYCLE_EPOCHS:-1 2}
   BASELINE_EPOCHS=${BASELINE_EPOCHS:-2}
   CYCLIC_EPOCHS=${CYCLIC_EPOCHS:-3}
@@ -92,6 +103,7 @@ else
   LIMIT_TRAIN=${LIMIT_TRAIN:-}
   LIMIT_TEST=${LIMIT_TEST:-}
   NUM_IT=${NUM_IT:-100}
+  AUTO_SEEDS=${AUTO_SEEDS:-0 1 2}
   ONECYCLE_EPOCHS=${ONECYCLE_EPOCHS:-1 2 3}
   BASELINE_EPOCHS=${BASELINE_EPOCHS:-12}
   CYCLIC_EPOCHS=${CYCLIC_EPOCHS:-7}
@@ -105,6 +117,19 @@ BASELINE_EPOCHS=$(scale "$BASELINE_EPOCHS")
 CYCLIC_EPOCHS=$(scale "$CYCLIC_EPOCHS")
 GRID_EPOCHS=$(scale "$GRID_EPOCHS")
 
+# Seeds: non-negative integers; AUTO_SEEDS without repeats, in its order.
+is_seed() { case "$1" in ''|*[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+is_seed "$SEED" || { echo "superconvergence.sh: SEED '$SEED' is not a non-negative integer" >&2; exit 2; }
+for s in $AUTO_SEEDS; do
+  is_seed "$s" || { echo "superconvergence.sh: AUTO_SEEDS: '$s' is not a non-negative integer" >&2; exit 2; }
+done
+AUTO_SEEDS=$(for s in $AUTO_SEEDS; do echo $((10#$s)); done | awk '!seen[$0]++' | xargs)
+SEED=$((10#$SEED))
+[ -n "$AUTO_SEEDS" ] || { echo "superconvergence.sh: AUTO_SEEDS is empty" >&2; exit 2; }
+# The range tests: one per seed of AUTO_SEEDS, and SEED's (the plot, and the baselines' min_lr).
+FIND_SEEDS=$AUTO_SEEDS
+case " $AUTO_SEEDS " in *" $SEED "*) ;; *) FIND_SEEDS="$AUTO_SEEDS $SEED" ;; esac
+
 command -v python3 >/dev/null || { echo "superconvergence.sh: python3 is needed (stdlib only)" >&2; exit 2; }
 
 if [ -z "${LRATE:-}" ]; then
@@ -113,8 +138,13 @@ if [ -z "${LRATE:-}" ]; then
 fi
 [ -x "$LRATE" ] || { echo "superconvergence.sh: lrate binary '$LRATE' not found" >&2; exit 2; }
 
+log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
 mkdir -p "$OUT/runs"
 OUT=$(cd "$OUT" && pwd)
+if [ -d "$OUT/find" ] || compgen -G "$OUT/runs/onecycle-auto-*ep" >/dev/null; then
+  log "note: $OUT/find and runs/onecycle-auto-Nep (single-seed names of an older version of this script) are not used"
+fi
 CONFIG=$OUT/sgd-nesterov.toml
 # Nesterov is a config-file option of lrate (no flag); everything else is given as flags.
 cat > "$CONFIG" <<EOF
@@ -126,7 +156,8 @@ nesterov = true
 weight_decay = 5e-4
 EOF
 
-COMMON=(--config "$CONFIG" --data "$DATA" --model "$MODEL" --batch "$BATCH" --seed "$SEED"
+# The seed is not common: run() gives each run its own.
+COMMON=(--config "$CONFIG" --data "$DATA" --model "$MODEL" --batch "$BATCH"
         --num-it "$NUM_IT" --no-progress)
 [ -n "$LIMIT_TRAIN" ] && COMMON+=(--limit-train "$LIMIT_TRAIN")
 [ -n "$LIMIT_TEST" ] && COMMON+=(--limit-test "$LIMIT_TEST")
@@ -169,6 +200,7 @@ json.dump({
     "command": os.environ.get("SC_COMMAND") or "bash bench/superconvergence.sh",
     "quick": "$QUICK" == "1",
     "data": "$DATA", "model": "$MODEL", "batch": int("$BATCH"), "seed": int("$SEED"),
+    "auto_seeds": [int(s) for s in "$AUTO_SEEDS".split()],
     "optimizer": "SGD, Nesterov momentum 0.9 (cycled where the schedule cycles it), weight decay 5e-4",
     "default_lr": float("$DEFAULT_LR"), "num_it": int("$NUM_IT"),
     "limit_train": int("$LIMIT_TRAIN") if "$LIMIT_TRAIN" else None,
@@ -183,8 +215,6 @@ json.dump({
     "invocations": invocations,
 }, open(path, "w"), indent=2)
 PY
-
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 
 # Records a run's outcome as result.json. $1 dir, $2 exit status, $3 stdout file, $4 stderr file,
 # $5 wall seconds of this invocation.
@@ -210,22 +240,23 @@ PY
 }
 
 FAILED=0
-# run NAME ARGS...: one `lrate train` (or `lrate find` when NAME is "find"), skipped when done.
+# run NAME SEED ARGS...: one `lrate train --seed SEED` (or `lrate find` when NAME is find-sS, in
+# OUT/NAME), skipped when done.
 run() {
-  local name=$1; shift
-  local dir=$OUT/runs/$name
-  if [ "$name" = find ]; then dir=$OUT/find; fi
+  local name=$1 seed=$2; shift 2
+  local dir=$OUT/runs/$name find=0
+  case "$name" in find-s*) dir=$OUT/$name; find=1 ;; esac
   if [ -f "$dir/result.json" ]; then log "skip $name (done: $dir/result.json)"; return 0; fi
   mkdir -p "$dir"
   local cmd
-  if [ "$name" != find ] && [ -f "$dir/checkpoint.safetensors" ]; then
+  if [ "$find" = 0 ] && [ -f "$dir/checkpoint.safetensors" ]; then
     cmd=("$LRATE" train --resume --out "$dir" --no-progress)
     log "resume $name"
-  elif [ "$name" = find ]; then
-    cmd=("$LRATE" find "${COMMON[@]}" --out "$dir" "$@")
+  elif [ "$find" = 1 ]; then
+    cmd=("$LRATE" find "${COMMON[@]}" --seed "$seed" --out "$dir" "$@")
     log "start $name"
   else
-    cmd=("$LRATE" train "${COMMON[@]}" --out "$dir" "$@")
+    cmd=("$LRATE" train "${COMMON[@]}" --seed "$seed" --out "$dir" "$@")
     log "start $name"
   fi
   printf '%q ' "${cmd[@]}" > "$dir/command.txt"; echo >> "$dir/command.txt"
@@ -248,42 +279,50 @@ run() {
 
 has() { case " $EXPERIMENTS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-# 1. The range test (plot, every suggestion, the bounds).
-if has find || has baselines; then run find; fi
+# 1. The range test (plot, every suggestion, the bounds), once per seed; the baselines need
+#    only SEED's.
+if has find; then
+  for s in $FIND_SEEDS; do run "find-s$s" "$s"; done
+elif has baselines; then
+  run "find-s$SEED" "$SEED"
+fi
 MIN_LR=""
-if [ -f "$OUT/find/lr_find.json" ]; then
-  MIN_LR=$(python3 -c "import json,sys; b=json.load(open(sys.argv[1])).get('bounds'); print(repr(b['min_lr']) if b else '')" "$OUT/find/lr_find.json")
+if [ -f "$OUT/find-s$SEED/lr_find.json" ]; then
+  MIN_LR=$(python3 -c "import json,sys; b=json.load(open(sys.argv[1])).get('bounds'); print(repr(b['min_lr']) if b else '')" "$OUT/find-s$SEED/lr_find.json")
 fi
 
-# 2. 1cycle with the range test's max_lr (--max-lr auto: the test runs inside each run).
+# 2. 1cycle with the range test's max_lr (--max-lr auto: the test runs inside each run), once
+#    per seed.
 if has onecycle; then
-  for e in $ONECYCLE_EPOCHS; do
-    run "onecycle-auto-${e}ep" --schedule onecycle --max-lr auto --epochs "$e"
+  for s in $AUTO_SEEDS; do
+    for e in $ONECYCLE_EPOCHS; do
+      run "onecycle-auto-${e}ep-s$s" "$s" --schedule onecycle --max-lr auto --epochs "$e"
+    done
   done
 fi
 
 # 3. Baselines, evaluated after every epoch.
 if has baselines; then
   if [ -n "$MIN_LR" ]; then
-    run "constant-minlr-${BASELINE_EPOCHS}ep" --schedule constant --max-lr "$MIN_LR" --epochs "$BASELINE_EPOCHS"
+    run "constant-minlr-${BASELINE_EPOCHS}ep" "$SEED" --schedule constant --max-lr "$MIN_LR" --epochs "$BASELINE_EPOCHS"
   else
     log "no range-test bounds: skipping the constant-at-min_lr baseline"; FAILED=$((FAILED + 1))
   fi
-  run "multistep-${DEFAULT_LR}-${BASELINE_EPOCHS}ep" --schedule multistep --max-lr "$DEFAULT_LR" --epochs "$BASELINE_EPOCHS"
-  run "constant-${DEFAULT_LR}-${BASELINE_EPOCHS}ep" --schedule constant --max-lr "$DEFAULT_LR" --epochs "$BASELINE_EPOCHS"
+  run "multistep-${DEFAULT_LR}-${BASELINE_EPOCHS}ep" "$SEED" --schedule multistep --max-lr "$DEFAULT_LR" --epochs "$BASELINE_EPOCHS"
+  run "constant-${DEFAULT_LR}-${BASELINE_EPOCHS}ep" "$SEED" --schedule constant --max-lr "$DEFAULT_LR" --epochs "$BASELINE_EPOCHS"
 fi
 
 # 5. Grid of 1cycle max_lr values (brute force against the range test).
 if has grid; then
   for lr in $GRID; do
-    run "grid-onecycle-${lr}-${GRID_EPOCHS}ep" --schedule onecycle --max-lr "$lr" --epochs "$GRID_EPOCHS"
+    run "grid-onecycle-${lr}-${GRID_EPOCHS}ep" "$SEED" --schedule onecycle --max-lr "$lr" --epochs "$GRID_EPOCHS"
   done
 fi
 
 # 4. CLR (triangular, between the range test's bounds, two cycles) and SGDR (T_0 = 1 epoch, T_mult 2).
 if has cyclic; then
-  run "clr-auto-${CYCLIC_EPOCHS}ep" --schedule clr --max-lr auto --epochs "$CYCLIC_EPOCHS"
-  run "sgdr-auto-${CYCLIC_EPOCHS}ep" --schedule sgdr --max-lr auto --epochs "$CYCLIC_EPOCHS"
+  run "clr-auto-${CYCLIC_EPOCHS}ep" "$SEED" --schedule clr --max-lr auto --epochs "$CYCLIC_EPOCHS"
+  run "sgdr-auto-${CYCLIC_EPOCHS}ep" "$SEED" --schedule sgdr --max-lr auto --epochs "$CYCLIC_EPOCHS"
 fi
 
 python3 - "$OUT/experiment.json" <<'PY'

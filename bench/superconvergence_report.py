@@ -3,18 +3,22 @@
 
     python3 bench/superconvergence_report.py --out target/superconvergence --report-dir docs/results
 
-Reads OUT/experiment.json, OUT/find/ (lrate find) and OUT/runs/*/ (lrate train: result.json,
-metrics.csv) and writes into the report directory:
+Reads OUT/experiment.json, OUT/find-sS/ (lrate find, one per seed S) and OUT/runs/*/ (lrate
+train: result.json, metrics.csv) and writes into the report directory:
 
 * superconvergence.md    one table per experiment, the targets of the issue (PASS/FAIL), the
                          command and the machine;
-* superconvergence.json  machine-readable results (onecycle_acc_by_epochs, epochs_to_target,
-                         grid, auto_max_lr, auto_minus_best_grid_pp, range_test_seconds,
+* superconvergence.json  machine-readable results (onecycle_auto: per seed and mean/sd,
+                         onecycle_acc_by_epochs, epochs_to_target, grid, auto_max_lr,
+                         auto_mean_minus_best_grid_pp, range_test_by_seed, range_test_seconds,
                          grid_seconds, targets, runs …);
 * superconvergence_accuracy.svg     test accuracy against epoch, every schedule;
 * superconvergence_lr_momentum.svg  lr and momentum against step (in epochs);
-* superconvergence_grid.svg         3-epoch 1cycle accuracy against max_lr, auto-picked max_lr marked;
-* superconvergence_range_test.svg   the range-test curve (lrate find's own plot).
+* superconvergence_grid.svg         3-epoch 1cycle accuracy against max_lr, auto picks marked;
+* superconvergence_range_test.svg   the range-test curve of seed SEED (lrate find's own plot).
+
+The auto rows (the range test and 1cycle with --max-lr auto) run once per seed of AUTO_SEEDS
+and are summarised as mean and sample sd; everything else is one run at SEED.
 
 The plots are hand-written SVG.
 """
@@ -84,7 +88,7 @@ def read_metrics(path):
 
 
 NAME_RE = [
-    ("onecycle", re.compile(r"^onecycle-auto-(\d+)ep$")),
+    ("onecycle", re.compile(r"^onecycle-auto-(\d+)ep-s(\d+)$")),
     ("grid", re.compile(r"^grid-onecycle-([0-9.eE+-]+)-(\d+)ep$")),
     ("baseline", re.compile(r"^(constant-minlr|constant-[0-9.eE+-]+|multistep-[0-9.eE+-]+)-(\d+)ep$")),
     ("cyclic", re.compile(r"^(clr|sgdr)-auto-(\d+)ep$")),
@@ -101,7 +105,7 @@ def classify(name):
 
 def label_of(name, group, m, res):
     if group == "onecycle":
-        return f"1cycle auto, {m.group(1)} ep"
+        return f"1cycle auto, {m.group(1)} ep, seed {m.group(2)}"
     if group == "grid":
         return f"1cycle max_lr {m.group(1)}, {m.group(2)} ep"
     if group == "baseline":
@@ -139,6 +143,87 @@ def load_runs(out):
                      "label": label_of(name, group, m, res), "steps": steps, "epochs": epochs,
                      "command": cmd})
     return runs
+
+
+FIND_RE = re.compile(r"^find-s(\d+)$")
+
+
+def read_find(d):
+    """One range test's directory: lr_find.json, result.json and the lr at the lowest smoothed
+    loss of lr_find.csv (the mean curve; lr_find.json's min_point when the CSV is missing)."""
+    find = read_json(os.path.join(d, "lr_find.json"))
+    lr_at_min = None
+    try:
+        with open(os.path.join(d, "lr_find.csv"), newline="") as f:
+            pts = [(float(r["lr"]), float(r["smoothed_loss"])) for r in csv.DictReader(f)
+                   if r.get("smoothed_loss")]
+        if pts:
+            lr_at_min = min(pts, key=lambda q: q[1])[0]
+    except (OSError, ValueError, KeyError):
+        pass
+    if lr_at_min is None:
+        lr_at_min = ((find or {}).get("min_point") or {}).get("lr")
+    return {"dir": d, "find": find, "res": read_json(os.path.join(d, "result.json"), {}) or {},
+            "lr_at_min": lr_at_min}
+
+
+def load_finds(out):
+    """The range tests OUT/find-sS/ that finished, or that ended without a reliable pick (the
+    script records no result.json then): {seed: read_find(...)}."""
+    finds = {}
+    for name in sorted(os.listdir(out)) if os.path.isdir(out) else []:
+        m = FIND_RE.match(name)
+        if not m:
+            continue
+        f = read_find(os.path.join(out, name))
+        if f["res"] or (f["find"] or {}).get("unreliable"):
+            finds[int(m.group(1))] = f
+    return finds
+
+
+def find_max_lr(find):
+    """The max_lr a range test picked (lr_find.json's pick, else its bounds), or None."""
+    find = find or {}
+    return (find.get("pick") or {}).get("max_lr") or (find.get("bounds") or {}).get("max_lr")
+
+
+def sweeps_text(k):
+    return "one sweep" if k == 1 else f"the mean of {k} sweeps"
+
+
+def mean_sd(values):
+    """Mean and sample standard deviation (n - 1) of the values that are not None; sd is None
+    below two values, both are None without any."""
+    v = [x for x in values if x is not None]
+    if not v:
+        return None, None
+    m = sum(v) / len(v)
+    sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else None
+    return m, sd
+
+
+def auto_rows(runs, seeds):
+    """The 1cycle --max-lr auto runs by length: {epochs: row}, a row holding each seed's run,
+    test accuracy (None: diverged or missing) and max_lr, and their mean and sample sd."""
+    by_len = {}
+    for r in runs:
+        e, s = int(r["match"].group(1)), int(r["match"].group(2))
+        if s in seeds:
+            by_len.setdefault(e, {})[s] = r
+    rows = {}
+    for e in sorted(by_len):
+        rs = by_len[e]
+        acc = {s: rs[s]["result"].get("test_acc") if s in rs else None for s in seeds}
+        lr = {s: rs[s]["result"].get("max_lr") if s in rs else None for s in seeds}
+        secs = [rs[s]["result"].get("seconds") for s in rs]
+        m, sd = mean_sd(acc.values())
+        lm, lsd = mean_sd(lr.values())
+        rows[e] = {"epochs": e, "runs": rs, "acc": acc, "max_lr": lr, "mean": m, "sd": sd,
+                   "n": sum(1 for v in acc.values() if v is not None),
+                   "diverged": [s for s in seeds if s in rs and rs[s]["result"].get("status") != "ok"],
+                   "missing": [s for s in seeds if s not in rs],
+                   "max_lr_mean": lm, "max_lr_sd": lsd, "seconds_mean": mean_sd(secs)[0]}
+    return rows
 
 
 def epochs_to(acc_by_epoch, target):
@@ -188,7 +273,8 @@ class Panel:
 
 
 def svg_panels(path, title, x_label, panels, width=900, panel_h=300, legend_w=260):
-    """Stacked panels sharing x. series: dicts with name, points [(x, y)], color, dash, marker."""
+    """Stacked panels sharing x. series: dicts with name, points [(x, y)], color, dash, marker,
+    and optionally width, only_markers, no_legend."""
     ml, mr, mt, mb, gap = 70, 20 + legend_w, 40, 50, 40
     h = mt + mb + len(panels) * panel_h + (len(panels) - 1) * gap
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{h}" '
@@ -278,7 +364,8 @@ def svg_panels(path, title, x_label, panels, width=900, panel_h=300, legend_w=26
             if s.get("marker") or len(q) == 1:
                 for a, b in q:
                     out.append(f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3.5" fill="{s["color"]}"/>')
-            legend.append((s["name"], s["color"], s.get("dash"), s.get("marker")))
+            if not s.get("no_legend"):
+                legend.append((s["name"], s["color"], s.get("dash"), s.get("marker")))
         for j, (name, color, dash, marker) in enumerate(legend):
             ly = top + 12 + j * 17
             lx = ml + pw + 14
@@ -308,29 +395,67 @@ def num(v, fmt="{:.1f}"):
     return "n/a" if v is None else fmt.format(v)
 
 
+def acc_text(row, s):
+    """Seed s's test accuracy in an auto row: a percentage, "diverged" or "missing"."""
+    if s in row["missing"]:
+        return "missing"
+    return "diverged" if s in row["diverged"] else pct(row["acc"][s])
+
+
+def pm(m, sd, n=None):
+    """An accuracy as "mean% ± sd pp" (sd in percentage points), with the number of seeds."""
+    if m is None:
+        return "n/a"
+    seeds = f" ({n} seed{'s' if n != 1 else ''})" if n is not None else ""
+    return f"{100 * m:.2f}%" + (f" ± {100 * sd:.2f} pp" if sd is not None else "") + seeds
+
+
+def describe_rule(rule):
+    """lr_find.json's bounds_rule (e.g. "near-min:1.6") in words."""
+    if not rule:
+        return "max_lr by the range test's default rule"
+    name, _, factor = str(rule).partition(":")
+    if name == "near-min":
+        f = f"{factor} ×" if factor else "a factor (per optimizer family) ×"
+        return f"max_lr = {f} the lr where the smoothed loss stops falling (its first minimum)"
+    return f"max_lr = the range test's `{name}` suggestion"
+
+
+def seeds_text(seeds):
+    return ", ".join(str(s) for s in seeds)
+
+
 def analyse(out):
     exp = read_json(os.path.join(out, "experiment.json"), {}) or {}
-    find = read_json(os.path.join(out, "find", "lr_find.json"))
-    find_res = read_json(os.path.join(out, "find", "result.json"), {}) or {}
+    seed = exp.get("seed", 0)
+    finds = load_finds(out)
     runs = load_runs(out)
     by_group = {g: [r for r in runs if r["group"] == g] for g in ("onecycle", "baseline", "cyclic", "grid")}
+    found = {int(r["match"].group(2)) for r in by_group["onecycle"]} | set(finds)
+    seeds = exp.get("auto_seeds") or sorted(found) or [seed]
+    done = {s: f for s, f in finds.items() if f["res"]}
+    fs = done.get(seed) or (done[min(done)] if done else None)  # the plotted range test
+    find, find_res = (fs["find"], fs["res"]) if fs else (None, {})
+    find_seed = fs and next(s for s, v in finds.items() if v is fs)
     batch = exp.get("batch", 128)
 
-    # 1cycle by length.
-    onecycle = {}
-    for r in sorted(by_group["onecycle"], key=lambda r: int(r["match"].group(1))):
-        onecycle[int(r["match"].group(1))] = r
+    # 1cycle auto by length: every seed (auto), and seed SEED's run (plots, onecycle_acc_by_epochs).
+    auto = auto_rows(by_group["onecycle"], seeds)
+    onecycle = {e: row["runs"][seed] for e, row in auto.items() if seed in row["runs"]}
     onecycle_acc = {str(e): r["result"].get("test_acc") for e, r in onecycle.items()}
-    ref_epochs = 3 if 3 in onecycle else (max(onecycle) if onecycle else None)
-    ref_acc = onecycle[ref_epochs]["result"].get("test_acc") if ref_epochs else None
+    ref_epochs = 3 if 3 in auto else (max(auto) if auto else None)
+    ref_acc, ref_sd = (auto[ref_epochs]["mean"], auto[ref_epochs]["sd"]) if ref_epochs else (None, None)
     target = ref_acc - TARGET_MARGIN_PP / 100 if ref_acc is not None else None
 
-    # Epochs to target.
-    ett = {}
+    # Epochs to target: 1cycle by its mean over seeds, each seed on its own, the baselines.
+    ett, ett_by_seed = {}, {}
     if target is not None:
-        reached = [e for e, r in onecycle.items()
-                   if r["result"].get("test_acc") is not None and r["result"]["test_acc"] >= target]
+        reached = [e for e, row in auto.items() if row["mean"] is not None and row["mean"] >= target]
         ett["onecycle-auto"] = min(reached) if reached else None
+        for s in seeds:
+            got = [e for e, row in auto.items() if row["acc"].get(s) is not None
+                   and row["acc"][s] >= target]
+            ett_by_seed[str(s)] = min(got) if got else None
         for r in by_group["baseline"] + by_group["cyclic"]:
             key = re.sub(r"-\d+ep$", "", r["name"])
             ett[key] = epochs_to(r["epochs"], target)
@@ -345,27 +470,22 @@ def analyse(out):
             grid_images += res["steps"] * batch
         elif r["steps"]:
             grid_images += len(r["steps"]) * batch
-    auto_max_lr = (find or {}).get("bounds", {}) or {}
-    auto_min_lr = auto_max_lr.get("min_lr")
-    auto_max_lr = auto_max_lr.get("max_lr")
+    bounds = (find or {}).get("bounds", {}) or {}
+    auto_min_lr, auto_max_lr = bounds.get("min_lr"), bounds.get("max_lr")
+    picks = {s: find_max_lr(finds[s]["find"]) if s in finds else None for s in seeds}
+    pick_mean, pick_sd = mean_sd(picks.values())
     grid_ok = {k: v for k, v in grid.items() if v is not None}
     best_grid = max(grid_ok.items(), key=lambda kv: kv[1]) if grid_ok else None
     grid_epochs = exp.get("grid_epochs", 3)
-    auto_same_len = onecycle.get(grid_epochs)
-    auto_acc = auto_same_len["result"].get("test_acc") if auto_same_len else None
+    auto_same = auto.get(grid_epochs)
+    auto_acc = auto_same["acc"].get(seed) if auto_same else None
+    auto_mean, auto_sd = (auto_same["mean"], auto_same["sd"]) if auto_same else (None, None)
     auto_minus_best = (100 * (auto_acc - best_grid[1])
                        if (auto_acc is not None and best_grid) else None)
-
-    # The lr at the lowest smoothed loss of the range test (the near-min rule takes a third of it).
-    lr_at_min = None
-    try:
-        with open(os.path.join(out, "find", "lr_find.csv"), newline="") as f:
-            pts = [(float(r["lr"]), float(r["smoothed_loss"])) for r in csv.DictReader(f)
-                   if r.get("smoothed_loss")]
-        if pts:
-            lr_at_min = min(pts, key=lambda q: q[1])[0]
-    except (OSError, ValueError, KeyError):
-        pass
+    auto_mean_minus_best = (100 * (auto_mean - best_grid[1])
+                            if (auto_mean is not None and best_grid) else None)
+    lr_at_min = fs["lr_at_min"] if fs else None
+    anchor = ((find or {}).get("anchor") or {}).get("lr")
 
     range_seconds = find_res.get("wall_seconds_last_invocation")
     range_batches = (find or {}).get("batches")
@@ -374,24 +494,40 @@ def analyse(out):
     # Targets.
     targets = []
     quick = bool(exp.get("quick"))
-    acc3 = onecycle_acc.get("3")
+    ns = f"seed{'s' if len(seeds) != 1 else ''} {seeds_text(seeds)}"
+    row3 = auto.get(3)
+    acc3 = row3["mean"] if row3 else None
     targets.append({
         "name": "3-epoch 1cycle test accuracy >= 91.0%",
         "pass": (acc3 >= TARGET_ACC_ONECYCLE) if acc3 is not None else None,
-        "value": acc3,
-        "detail": (f"1cycle with --max-lr auto (max_lr {num(auto_max_lr, '{:.3g}')}) reached "
-                   f"{pct(acc3)} in 3 epochs" if acc3 is not None else "no 3-epoch 1cycle run")
-        + (f"; the best grid point (max_lr {best_grid[0]}) reached {pct(best_grid[1])}"
+        "value": acc3, "sd": row3["sd"] if row3 else None,
+        "detail": (f"1cycle with --max-lr auto reached {pm(acc3, row3['sd'], row3['n'])} in 3 epochs, "
+                   f"mean ± sample sd over {ns}; per seed "
+                   + ", ".join(f"s{s} {acc_text(row3, s)} (max_lr {num(row3['max_lr'][s], '{:.3g}')})"
+                               for s in seeds)
+                   if acc3 is not None else "no 3-epoch 1cycle run")
+        + (f"; the best grid point (max_lr {best_grid[0]}, seed {seed}) reached {pct(best_grid[1])}"
            if best_grid else "") + "; PyTorch's OneCycleLR with max_lr 0.4 reached 91.4% (issue 7).",
     })
     base = {k: v for k, v in ett.items() if k.startswith(("constant", "multistep"))}
     base_reached = {k: v for k, v in base.items() if v is not None}
     n_max = exp.get("baseline_epochs", 12)
     oc_ett = ett.get("onecycle-auto")
+    oc_text = ""
+    if oc_ett is not None:
+        row = auto[oc_ett]
+        oc_text = (f"1cycle (mean over {ns}) needs {oc_ett} epoch(s) to reach {pct(target)} "
+                   f"(the {ref_epochs}-epoch mean {pm(ref_acc, ref_sd, auto[ref_epochs]['n'])} minus "
+                   f"{TARGET_MARGIN_PP} pp"
+                   + (f"; the {oc_ett}-epoch mean is {pm(row['mean'], row['sd'], row['n'])}"
+                      if oc_ett != ref_epochs else "") + "; per seed: "
+                   + ", ".join(f"s{s} {'not within ' + str(max(auto)) if v is None else v}"
+                               for s, v in ett_by_seed.items())
+                   + f"); the baselines are single runs at seed {seed}")
     if oc_ett is None or not base:
         t2 = {"pass": None, "value": None,
-              "detail": "missing runs" if oc_ett is None and target is not None and onecycle and not base
-              else ("1cycle did not reach its own target" if target is not None and onecycle and base
+              "detail": "missing runs" if oc_ett is None and target is not None and auto and not base
+              else ("1cycle did not reach its own target" if target is not None and auto and base
                     else "missing runs")}
     elif base_reached:
         best_k, best_v = min(base_reached.items(), key=lambda kv: kv[1])
@@ -399,38 +535,50 @@ def analyse(out):
         every = ", ".join(f"{k} {'not within ' + str(n_max) if v is None else v}"
                           for k, v in sorted(base.items()))
         t2 = {"pass": ratio <= TARGET_EPOCH_RATIO + 1e-9, "value": ratio,
-              "detail": f"1cycle needs {oc_ett} epoch(s) to reach {pct(target)}; the best baseline "
-                        f"({best_k}) needs {best_v}: ratio {ratio:.2f} (target <= 1/3; would need "
-                        f"the baseline to take >= {math.ceil(oc_ett / TARGET_EPOCH_RATIO - 1e-9)} "
-                        f"epochs). Epochs to target: {every}"}
+              "detail": f"{oc_text}. The best baseline ({best_k}) needs {best_v}: ratio {ratio:.2f} "
+                        f"(target <= 1/3; would need the baseline to take >= "
+                        f"{math.ceil(oc_ett / TARGET_EPOCH_RATIO - 1e-9)} epochs). Epochs to "
+                        f"target: {every}"}
     else:
         ratio_bound = oc_ett / (n_max + 1)
         t2 = {"pass": oc_ett <= (n_max + 1) * TARGET_EPOCH_RATIO, "value": None,
-              "detail": f"1cycle needs {oc_ett} epoch(s) to reach {pct(target)}; no constant or "
-                        f"multistep baseline reached it within {n_max} epochs, so they need more than "
-                        f"{n_max}: ratio below {ratio_bound:.2f} (target <= 1/3)"}
+              "detail": f"{oc_text}. No constant or multistep baseline reached it within {n_max} "
+                        f"epochs, so they need more than {n_max}: ratio below {ratio_bound:.2f} "
+                        f"(target <= 1/3)"}
     t2["name"] = "1cycle reaches the target in <= 1/3 of the epochs of the best constant/multistep baseline"
     targets.append(t2)
+    rule = (find or {}).get("bounds_rule")
+    lr_mean = auto_same["max_lr_mean"] if auto_same else None
+    t3 = "missing runs"
+    if auto_mean_minus_best is not None:
+        per = ", ".join(f"s{s} {num(v, '{:.3g}')}" for s, v in auto_same["max_lr"].items())
+        t3 = (f"auto max_lr per seed {per}: {pm(auto_mean, auto_sd, auto_same['n'])} after "
+              f"{grid_epochs} epochs (mean ± sample sd); best grid point (one run, seed {seed}) "
+              f"max_lr {best_grid[0]}: {pct(best_grid[1])}; difference of the mean "
+              f"{auto_mean_minus_best:+.2f} pp"
+              + (f" (sd of the auto runs {100 * auto_sd:.2f} pp)" if auto_sd is not None else ""))
+        if lr_mean:
+            t3 += (f". The best grid max_lr is {float(best_grid[0]) / lr_mean:.2g}x the mean auto "
+                   f"pick ({lr_mean:.3g})")
+        if anchor and auto_max_lr:
+            t3 += (f"; on seed {find_seed}'s range test the smoothed loss stopped falling at lr "
+                   f"{anchor:.3g} and was lowest at lr {num(lr_at_min, '{:.3g}')}, and its `{rule}` "
+                   f"rule ({describe_rule(rule)}) gave max_lr {auto_max_lr:.3g}")
     targets.append({
         "name": "auto-picked max_lr within 0.5 pp of the best grid point",
-        "pass": (auto_minus_best >= -TARGET_AUTO_VS_GRID_PP) if auto_minus_best is not None else None,
-        "value": auto_minus_best,
-        "detail": (f"auto max_lr {num(auto_max_lr, '{:.3g}')}: {pct(auto_acc)} after {grid_epochs} "
-                   f"epochs; best grid point max_lr {best_grid[0]}: {pct(best_grid[1])}; "
-                   f"difference {auto_minus_best:+.2f} pp. The best grid max_lr is "
-                   f"{float(best_grid[0]) / auto_max_lr:.2g}x the auto pick"
-                   + (f"; the range test's smoothed loss (lr_find.csv) was lowest at lr "
-                      f"{lr_at_min:.3g}, and its `{(find or {}).get('bounds_rule')}` rule gave "
-                      f"max_lr {auto_max_lr:.3g}" if lr_at_min else ""))
-        if auto_minus_best is not None and auto_max_lr else "missing runs",
+        "pass": (auto_mean_minus_best >= -TARGET_AUTO_VS_GRID_PP) if auto_mean_minus_best is not None else None,
+        "value": auto_mean_minus_best, "sd": 100 * auto_sd if auto_sd is not None else None,
+        "detail": t3,
     })
     cost_ratio = range_seconds / grid_seconds if (range_seconds and grid_seconds) else None
     img_ratio = range_images / grid_images if (range_images and grid_images) else None
+    sweeps = (find or {}).get("repeats")
     targets.append({
         "name": "range test costs <= 1/10 of the grid's compute",
         "pass": (cost_ratio <= TARGET_COST_RATIO) if cost_ratio is not None else None,
         "value": cost_ratio,
-        "detail": (f"range test {range_seconds:.1f} s ({range_batches} batches, {range_images} "
+        "detail": (f"range test (seed {find_seed}) {range_seconds:.1f} s ({range_batches} batches"
+                   + (f" in all, {sweeps_text(sweeps)}" if sweeps else "") + f", {range_images} "
                    f"images) vs grid {grid_seconds:.1f} s ({grid_images} training images, plus "
                    f"evaluation): {cost_ratio:.3f} of the wall time, {img_ratio:.3f} of the training "
                    f"images") if cost_ratio is not None and img_ratio is not None else "missing runs",
@@ -440,18 +588,23 @@ def analyse(out):
             t["detail"] += " (quick mode: subsets and short runs, the targets do not apply)"
 
     return {
-        "exp": exp, "find": find, "find_res": find_res, "runs": runs, "by_group": by_group,
-        "onecycle": onecycle, "onecycle_acc": onecycle_acc, "ref_epochs": ref_epochs,
-        "target": target, "ett": ett, "grid": grid, "grid_seconds": grid_seconds,
-        "grid_images": grid_images, "auto_max_lr": auto_max_lr, "auto_min_lr": auto_min_lr,
+        "exp": exp, "seed": seed, "seeds": seeds, "finds": finds, "find": find,
+        "find_seed": find_seed, "find_res": find_res, "runs": runs, "by_group": by_group,
+        "auto": auto, "onecycle": onecycle, "onecycle_acc": onecycle_acc, "ref_epochs": ref_epochs,
+        "ref_acc": ref_acc, "ref_sd": ref_sd,
+        "target": target, "ett": ett, "ett_by_seed": ett_by_seed, "grid": grid,
+        "grid_seconds": grid_seconds, "grid_images": grid_images, "auto_max_lr": auto_max_lr,
+        "auto_min_lr": auto_min_lr, "picks": picks, "pick_mean": pick_mean, "pick_sd": pick_sd,
         "best_grid": best_grid, "auto_acc": auto_acc, "auto_minus_best": auto_minus_best,
+        "auto_same": auto_same, "auto_mean": auto_mean, "auto_sd": auto_sd,
+        "auto_mean_minus_best": auto_mean_minus_best,
         "range_seconds": range_seconds, "range_images": range_images, "targets": targets,
-        "quick": quick, "lr_at_min_loss": lr_at_min,
+        "quick": quick, "lr_at_min_loss": lr_at_min, "anchor_lr": anchor,
     }
 
 
 def headline(a):
-    acc = a["onecycle_acc"].get(str(a["ref_epochs"])) if a["ref_epochs"] else None
+    acc = a["ref_acc"]
     if acc is None:
         return "no 1cycle result yet"
     base = {k: v for k, v in a["ett"].items() if k.startswith(("constant", "multistep"))}
@@ -469,12 +622,35 @@ def headline(a):
     if ms:
         c += (f", multistep needs {ms[0]}" if ms[0] is not None
               else f", multistep does not in {n_max}")
-    e = a["ref_epochs"]
-    return f"{100 * acc:.1f}% in {e} epoch{'s' if e != 1 else ''} with 1cycle at the range test's max_lr; {c}"
+    e, n = a["ref_epochs"], a["auto"][a["ref_epochs"]]["n"]
+    sd = f" ± {100 * a['ref_sd']:.1f} pp" if a["ref_sd"] is not None else ""
+    return (f"{100 * acc:.1f}%{sd} (mean of {n} seed{'s' if n != 1 else ''}) in {e} "
+            f"epoch{'s' if e != 1 else ''} with 1cycle at the range test's max_lr; {c}"
+            + (f" (baselines: one run, seed {a['seed']})" if base else ""))
 
 
 # ---------------------------------------------------------------------------------------------
 # Writing
+
+
+def auto_json(row):
+    """One length of the auto rows, for the JSON: per seed, mean and sample sd."""
+    return {"epochs": row["epochs"],
+            "test_acc_by_seed": {str(s): v for s, v in row["acc"].items()},
+            "max_lr_by_seed": {str(s): v for s, v in row["max_lr"].items()},
+            "mean": row["mean"], "sd": row["sd"], "n": row["n"],
+            "diverged_seeds": row["diverged"], "missing_seeds": row["missing"],
+            "max_lr_mean": row["max_lr_mean"], "max_lr_sd": row["max_lr_sd"],
+            "seconds_mean": row["seconds_mean"]}
+
+
+def range_test_json(find, lr_at_min):
+    return {"suggestions": find.get("suggestions"), "bounds": find.get("bounds"),
+            "lr_at_min_smoothed_loss": lr_at_min, "anchor": find.get("anchor"),
+            "min_point": find.get("min_point"), "pick": find.get("pick"),
+            "rules": find.get("rules"), "repeats": find.get("repeats"),
+            "bounds_rule": find.get("bounds_rule"), "batches": find.get("batches"),
+            "stop_reason": find.get("stop_reason")}
 
 
 def write_json(a, path):
@@ -495,26 +671,41 @@ def write_json(a, path):
     doc = {
         "data": public(exp.get("data")), "model": exp.get("model"), "batch": exp.get("batch"),
         "optimizer": exp.get("optimizer"), "quick": a["quick"],
+        "seed": a["seed"], "auto_seeds": a["seeds"],
+        "seeds_note": (f"the range test and the 1cycle --max-lr auto runs ran once per seed of "
+                       f"auto_seeds (mean, sample sd); everything else is one run at seed {a['seed']}"),
+        "onecycle_auto": {str(e): auto_json(row) for e, row in a["auto"].items()},
         "onecycle_acc_by_epochs": a["onecycle_acc"],
+        "onecycle_acc_mean_by_epochs": {str(e): row["mean"] for e, row in a["auto"].items()},
+        "onecycle_acc_sd_by_epochs": {str(e): row["sd"] for e, row in a["auto"].items()},
         "target_acc": a["target"],
-        "target_definition": (f"{a['ref_epochs']}-epoch 1cycle test accuracy minus "
-                              f"{TARGET_MARGIN_PP} pp" if a["ref_epochs"] else None),
+        "target_definition": (f"{a['ref_epochs']}-epoch 1cycle test accuracy, mean over auto_seeds, "
+                              f"minus {TARGET_MARGIN_PP} pp" if a["ref_epochs"] else None),
         "epochs_to_target": a["ett"],
+        "epochs_to_target_onecycle_by_seed": a["ett_by_seed"],
         "grid": a["grid"],
         "grid_epochs": exp.get("grid_epochs"),
         "best_grid_max_lr": float(a["best_grid"][0]) if a["best_grid"] else None,
         "auto_max_lr": a["auto_max_lr"],
         "auto_min_lr": a["auto_min_lr"],
+        "auto_max_lr_by_seed": {str(s): v for s, v in a["picks"].items()},
+        "auto_max_lr_mean": a["pick_mean"],
+        "auto_max_lr_sd": a["pick_sd"],
         "auto_acc": a["auto_acc"],
+        "auto_acc_by_seed": ({str(s): v for s, v in a["auto_same"]["acc"].items()}
+                             if a["auto_same"] else {}),
+        "auto_acc_mean": a["auto_mean"],
+        "auto_acc_sd": a["auto_sd"],
         "auto_minus_best_grid_pp": a["auto_minus_best"],
+        "auto_mean_minus_best_grid_pp": a["auto_mean_minus_best"],
         "range_test_seconds": a["range_seconds"],
         "range_test_images": a["range_images"],
         "grid_seconds": a["grid_seconds"],
         "grid_images": a["grid_images"],
-        "range_test": {"suggestions": find.get("suggestions"), "bounds": find.get("bounds"),
-                       "lr_at_min_smoothed_loss": a["lr_at_min_loss"],
-                       "bounds_rule": find.get("bounds_rule"), "batches": find.get("batches"),
-                       "stop_reason": find.get("stop_reason")},
+        "range_test": dict(range_test_json(find, a["lr_at_min_loss"]), seed=a["find_seed"]),
+        "range_test_by_seed": {str(s): dict(range_test_json(f["find"] or {}, f["lr_at_min"]),
+                                            seconds=f["res"].get("wall_seconds_last_invocation"))
+                               for s, f in sorted(a["finds"].items())},
         "targets": a["targets"],
         "headline": headline(a),
         "runs": runs,
@@ -560,6 +751,148 @@ def per_epoch_table(rows):
     return "\n".join(lines)
 
 
+def rules_table(find):
+    """Every rule's pick on the mean curve with its range over the sweeps (lr_find.json's
+    rules), or the suggestions of an lr_find.json without rules."""
+    rules = find.get("rules")
+    if rules:
+        lines = ["| rule | max_lr on the mean curve | median of the sweeps | range over sweeps |",
+                 "|---|---:|---:|---:|"]
+        for r in rules:
+            lines.append(f"| {r.get('rule')} | {num(r.get('mean_curve'), '{:.3e}')} | "
+                         f"{num(r.get('median'), '{:.3e}')} | {num(r.get('low'), '{:.3e}')} – "
+                         f"{num(r.get('high'), '{:.3e}')} |")
+        return lines
+    sug = find.get("suggestions") or {}
+    lines = ["| rule | suggested lr |", "|---|---:|"]
+    for k in ("valley", "minimum", "steep", "slide", "steepest"):
+        v = sug.get(k)
+        lines.append(f"| {k} | {'none' if v is None else f'{v:.3e}'} |")
+    return lines
+
+
+def picks_table(a):
+    """Every seed's range test: its pick and the pick's range over the sweeps."""
+    lines = ["| seed | max_lr (pick) | range over sweeps | sweeps | sweeps disagree | smoothed loss "
+             "stops falling at lr | wall time (s) |", "|---:|---:|---:|---:|---|---:|---:|"]
+    for s in sorted(set(a["seeds"]) | set(a["finds"])):
+        f = a["finds"].get(s)
+        if f is None:
+            lines.append(f"| {s} | missing |  |  |  |  |  |")
+            continue
+        find = f["find"] or {}
+        p = find.get("pick") or {}
+        lr = find_max_lr(find)
+        lines.append(f"| {s}{'' if s in a['seeds'] else ' (plot only)'} | "
+                     + (f"{lr:.4g} | " if lr else "no reliable pick | ")
+                     + f"{num(p.get('low'), '{:.4g}')} – {num(p.get('high'), '{:.4g}')} | "
+                     f"{p.get('sweeps', find.get('repeats', 'n/a'))} | "
+                     f"{'yes' if p.get('disagrees') else ('no' if p else 'n/a')} | "
+                     f"{num((find.get('anchor') or {}).get('lr'), '{:.4g}')} | "
+                     f"{num(f['res'].get('wall_seconds_last_invocation'))} |")
+    return lines
+
+
+def range_test_section(a, assets):
+    find, L = a["find"] or {}, []
+    if not find:
+        return ["(no range test)", ""]
+    rule = find.get("bounds_rule")
+    L.append(f"Seed {a['find_seed']}'s range test (the plot and the table of rules): "
+             f"{sweeps_text(find.get('repeats', 1))}"
+             + (f" ({find.get('vary', 'data')} differs between them)" if find.get("repeats", 1) > 1 else "")
+             + f", {find.get('batches')} batches in all, stopped: "
+             f"{find.get('stop_reason')}; wall time {num(a['range_seconds'])} s; the mean smoothed "
+             f"loss fell by {pct(find.get('loss_drop'), 1)}, stopped falling (its first minimum) at "
+             f"lr {num(a['anchor_lr'], '{:.3g}')} and was lowest at lr "
+             f"{num(a['lr_at_min_loss'], '{:.3g}')}.")
+    L.append("")
+    L += rules_table(find)
+    L.append("")
+    b = find.get("bounds") or {}
+    if b:
+        L.append(f"**Bounds** (`{rule}`: {describe_rule(rule)}; min_lr = max_lr/4): min_lr "
+                 f"{b['min_lr']:.3e}, max_lr {b['max_lr']:.3e}.")
+    else:
+        L.append(f"**Bounds**: none ({find.get('unreliable') or 'no reliable pick'}).")
+    L.append("")
+    if "range_test" in assets:
+        L.append(f"![range test]({assets['range_test']})")
+        L.append("")
+        L.append("(lrate find's plot: the mean smoothed loss over the sweeps, shaded between the "
+                 "lowest and highest sweep.)")
+        L.append("")
+    L.append(f"Every seed's pick (`{rule}`), with its range over the sweeps (the rule on each "
+             "sweep alone):")
+    L.append("")
+    L += picks_table(a)
+    L.append("")
+    for s, f in sorted(a["finds"].items()):
+        why = (f["find"] or {}).get("unreliable")
+        if why and not find_max_lr(f["find"]):
+            L.append(f"Seed {s}: no reliable pick ({why}), so its `--max-lr auto` runs fail too.")
+            L.append("")
+    if a["pick_mean"] is not None:
+        sd = f" ± {a['pick_sd']:.3g}" if a["pick_sd"] is not None else ""
+        n = sum(1 for v in a["picks"].values() if v is not None)
+        L.append(f"max_lr over seeds {seeds_text(a['seeds'])}: {a['pick_mean']:.3g}{sd} "
+                 + (f"(mean ± sample sd, {n} seeds)." if n > 1 else "(1 seed)."))
+        L.append("")
+    return L
+
+
+def auto_table(a):
+    """Per length: each seed's max_lr and test accuracy, their mean ± sample sd."""
+    seeds = a["seeds"]
+    lines = ["| epochs | " + " | ".join(f"max_lr s{s}" for s in seeds) + " | "
+             + " | ".join(f"test acc s{s}" for s in seeds) + " | mean ± sd | mean wall time (s) |",
+             "|---:|" + "---:|" * (2 * len(seeds) + 2)]
+    for e, row in a["auto"].items():
+        accs = []
+        for s in seeds:
+            accs.append(acc_text(row, s))
+        lines.append(f"| {e} | " + " | ".join(num(row["max_lr"][s], "{:.4g}") for s in seeds)
+                     + " | " + " | ".join(accs) + f" | {pm(row['mean'], row['sd'], row['n'])} | "
+                     f"{num(row['seconds_mean'])} |")
+    return lines
+
+
+def pick_check(a):
+    """Whether each auto run's max_lr is its seed's find pick (the range test is deterministic)."""
+    off = []
+    for e, row in a["auto"].items():
+        for s, lr in row["max_lr"].items():
+            p = a["picks"].get(s)
+            if lr is not None and p is not None and abs(lr - p) > 1e-6 * max(abs(p), 1e-12):
+                off.append(f"{e} ep seed {s}: {lr:.4g} vs {p:.4g}")
+    if off:
+        return "The auto runs' max_lr differ from their seed's `lrate find` pick: " + "; ".join(off) + "."
+    return "Each auto run's max_lr is its seed's `lrate find` pick (section 1)."
+
+
+def auto_section(a):
+    rows = list(a["auto"].values())
+    if not rows:
+        return ["(no runs)", ""]
+    L = [f"Seeds {seeds_text(a['seeds'])}, one run per seed and length; mean ± sample sd over the "
+         "seeds that finished.", ""]
+    L += auto_table(a)
+    L.append("")
+    if any(row["missing"] for row in rows):
+        L.append("missing: not run yet, or failed (`OUT/runs/NAME/stderr.txt`; a seed without a "
+                 "reliable range-test pick fails its auto runs).")
+        L.append("")
+    if a["picks"] and any(v is not None for v in a["picks"].values()):
+        L.append(pick_check(a))
+        L.append("")
+    runs = [r for row in rows for _, r in sorted(row["runs"].items())]
+    L.append("Test accuracy (%) after each epoch:")
+    L.append("")
+    L.append(per_epoch_table(runs))
+    L.append("")
+    return L
+
+
 def write_md(a, path, assets):
     exp, find = a["exp"], a["find"] or {}
     m = exp.get("machine", {})
@@ -581,15 +914,22 @@ def write_md(a, path, assets):
     L.append(f"- Data `{public(exp.get('data'))}`"
              + (f" (first {exp['limit_train']} training / {exp['limit_test']} test images)"
                 if exp.get("limit_train") or exp.get("limit_test") else " (full training and test sets)")
-             + f", model `{exp.get('model')}`, batch {exp.get('batch')}, seed {exp.get('seed')}.")
+             + f", model `{exp.get('model')}`, batch {exp.get('batch')}.")
+    L.append(f"- Seeds (weights, data order, augmentation and the range test's batches): the range "
+             f"test and 1cycle with `--max-lr auto` ran once per seed {seeds_text(a['seeds'])} and are "
+             f"reported as mean ± sample sd over them; the baselines, CLR/SGDR and the grid are one "
+             f"run each at seed {a['seed']}, to fit the time budget.")
     L.append(f"- Optimizer: {exp.get('optimizer')}. 1cycle is fastai's `fit_one_cycle` "
              "(25% warm-up, div 25, final div 1e5, momentum 0.95 -> 0.85 -> 0.95); CLR is "
              "triangular with momentum 0.9 -> 0.8, two cycles over the run; SGDR restarts after "
              "1, 1+2 and 1+2+4 epochs, eta_min 0.")
-    L.append(f"- `--max-lr auto`: lrate runs the range test ({exp.get('num_it')} batches, lr 1e-7 -> 10) "
-             f"and takes max_lr by its `{find.get('bounds_rule', 'near-min')}` rule, min_lr = max_lr/4. "
-             "Each auto run repeats the (deterministic, same-seed) range test, and its wall time "
-             "includes it.")
+    rule = find.get("bounds_rule")
+    sweeps = find.get("repeats")
+    L.append(f"- `--max-lr auto`: lrate runs the range test ({exp.get('num_it')} batches"
+             + (f" per sweep, {sweeps_text(sweeps)}" if sweeps else "")
+             + f", lr 1e-7 -> 10) and takes max_lr by its `{rule or 'default'}` rule "
+             f"({describe_rule(rule)}), min_lr = max_lr/4. Each auto run repeats its seed's "
+             "(deterministic) range test, and its wall time includes it.")
     L.append(f"- Command: `{public(exp.get('command'))}`")
     default_data = "fashion-mnist:" + DEBIAN_FASHION_MNIST
     if exp.get("data", "").startswith("fashion-mnist") and exp.get("data") != default_data:
@@ -616,15 +956,17 @@ def write_md(a, path, assets):
         L.append(f"| {t['name']} | {res} | {t['detail'].replace('|', '/')} |")
     L.append("")
     L.append(f"Target accuracy for \"epochs to target\": {pct(a['target'])} "
-             f"(the {a['ref_epochs']}-epoch 1cycle accuracy minus {TARGET_MARGIN_PP} pp).")
+             f"(the {a['ref_epochs']}-epoch 1cycle accuracy, {pm(a['ref_acc'], a['ref_sd'])} mean "
+             f"over seeds {seeds_text(a['seeds'])}, minus {TARGET_MARGIN_PP} pp).")
     L.append("")
     L.append("How to read these numbers:")
     L.append("")
-    L.append("- Every run uses one seed (the same weights, data order and augmentation for all); "
-             "run-to-run variation over seeds was not measured, so differences of a few tenths of "
-             "a point are not significant.")
-    L.append("- The target is defined by 1cycle's own run, so 1cycle reaches it within its length "
-             "by construction; the comparison is how long the baselines take. A 1cycle run of N "
+    L.append(f"- The auto rows are the mean ± sample sd over {len(a['seeds'])} seed(s); with so few "
+             "seeds the sd is itself a rough estimate. Everything else is one run at seed "
+             f"{a['seed']}, whose seed-to-seed variation was not measured: take it to be about the "
+             "auto rows' sd, so differences of a few tenths of a point are not significant.")
+    L.append("- The target is defined by 1cycle's own runs (their mean), so 1cycle's mean reaches "
+             "it within its length by construction; the comparison is how long the baselines take. A 1cycle run of N "
              "epochs is a separate run (its schedule spans the N epochs), not an epoch of the "
              "longer one.")
     L.append("- A constant lr's test accuracy jumps by a point or two between epochs, so its epochs "
@@ -635,37 +977,14 @@ def write_md(a, path, assets):
 
     L.append("## 1. Range test")
     L.append("")
-    sug = find.get("suggestions") or {}
-    L.append(f"{find.get('batches')} batches, stopped: {find.get('stop_reason')}; "
-             f"wall time {num(a['range_seconds'])} s; smoothed loss fell by "
-             f"{pct(find.get('loss_drop'), 1)} and was lowest at lr "
-             f"{num(a['lr_at_min_loss'], '{:.3g}')}.")
-    L.append("")
-    L.append("| rule | suggested lr |")
-    L.append("|---|---:|")
-    for k in ("valley", "minimum", "steep", "slide", "steepest"):
-        v = sug.get(k)
-        L.append(f"| {k} | {'none' if v is None else f'{v:.3e}'} |")
-    b = find.get("bounds") or {}
-    if b:
-        L.append(f"| **bounds** ({find.get('bounds_rule')}: max = lr at the lowest smoothed loss / 3; "
-                 f"min = max/4) | min_lr {b['min_lr']:.3e}, max_lr {b['max_lr']:.3e} |")
-    L.append("")
-    if "range_test" in assets:
-        L.append(f"![range test]({assets['range_test']})")
-        L.append("")
-
-    oc = [a["onecycle"][e] for e in sorted(a["onecycle"])]
+    L += range_test_section(a, assets)
     L.append("## 2. 1cycle with `--max-lr auto`")
     L.append("")
-    L.append(run_table(oc) if oc else "(no runs)")
-    L.append("")
-    if oc:
-        L.append("Test accuracy (%) after each epoch:")
-        L.append("")
-        L.append(per_epoch_table(oc))
-        L.append("")
+    L += auto_section(a)
+    single = f"One run each, seed {a['seed']}."
     L.append("## 3. Baselines")
+    L.append("")
+    L.append(single)
     L.append("")
     bl = a["by_group"]["baseline"]
     L.append(run_table(bl, a["ett"]) if bl else "(no runs)")
@@ -677,6 +996,8 @@ def write_md(a, path, assets):
         L.append("")
     L.append("## 4. CLR and SGDR")
     L.append("")
+    L.append(single)
+    L.append("")
     cy = a["by_group"]["cyclic"]
     L.append(run_table(cy, a["ett"]) if cy else "(no runs)")
     L.append("")
@@ -687,12 +1008,18 @@ def write_md(a, path, assets):
         L.append("")
     L.append("## 5. Grid: 1cycle max_lr by brute force")
     L.append("")
+    L.append(single)
+    L.append("")
     gr = sorted(a["by_group"]["grid"], key=lambda r: float(r["match"].group(1)))
     L.append(run_table(gr) if gr else "(no runs)")
     L.append("")
     if gr:
-        L.append(f"Range-test pick: max_lr {num(a['auto_max_lr'], '{:.4g}')} -> {pct(a['auto_acc'])}; "
-                 f"best grid point: "
+        same = a["auto_same"]
+        per = ("; ".join(f"seed {s} max_lr {num(same['max_lr'][s], '{:.4g}')} -> {acc_text(same, s)}"
+                         for s in a["seeds"] if s not in same["missing"]) if same else "")
+        L.append(f"Range-test picks ({a['exp'].get('grid_epochs')}-epoch 1cycle auto): "
+                 + (f"{per}; mean {pm(a['auto_mean'], a['auto_sd'], same['n'])}" if same else "n/a")
+                 + "; best grid point: "
                  + (f"max_lr {a['best_grid'][0]} -> {pct(a['best_grid'][1])}" if a["best_grid"] else "n/a")
                  + f". Grid compute: {num(a['grid_seconds'])} s; range test: {num(a['range_seconds'])} s.")
         L.append("")
@@ -701,7 +1028,11 @@ def write_md(a, path, assets):
     L.append("| schedule | epochs to reach the target |")
     L.append("|---|---:|")
     for k, v in a["ett"].items():
-        L.append(f"| {k} | {'not reached' if v is None else v} |")
+        label = f"{k} (mean over seeds {seeds_text(a['seeds'])})" if k == "onecycle-auto" else k
+        L.append(f"| {label} | {'not reached' if v is None else v} |")
+        if k == "onecycle-auto":
+            for s, vs in a["ett_by_seed"].items():
+                L.append(f"| onecycle-auto, seed {s} | {'not reached' if vs is None else vs} |")
     L.append("")
     L.append("## Plots")
     L.append("")
@@ -717,6 +1048,17 @@ def write_md(a, path, assets):
         f.write("\n".join(L) + "\n")
 
 
+def mean_sd_series(name, points, color):
+    """Markers at (x, mean) with sd error bars: points [(x, mean, sd)], sd None for none."""
+    series = [{"name": name, "points": [(x, m) for x, m, _ in points], "color": color,
+               "marker": True, "only_markers": True}]
+    for x, m, sd in points:
+        if sd is not None:
+            series.append({"name": "", "points": [(x, m - sd), (x, m + sd)], "color": color,
+                           "width": 1.2, "no_legend": True})
+    return series
+
+
 def make_plots(a, rdir, out):
     assets = {}
     plotted = [a["onecycle"][e] for e in sorted(a["onecycle"])] + a["by_group"]["baseline"] \
@@ -729,9 +1071,13 @@ def make_plots(a, rdir, out):
         if pts:
             series.append({"name": r["label"], "points": pts, "color": color[r["name"]],
                            "marker": True, "dash": DASH[r["group"]]})
+    means = [(e + 0.12, row["mean"], row["sd"]) for e, row in a["auto"].items() if row["mean"] is not None]
+    if means:
+        series += mean_sd_series("1cycle auto final, mean ± sd",
+                                 means, "#000")
     if series:
         hl = [(a["target"], f"target {pct(a['target'])}", "#000")] if a["target"] else []
-        accs = [y for s in series for _, y in s["points"]]
+        accs = [y for s in series for _, y in s["points"] if y is not None]
         lo = max(0.0, min(accs) - 0.01)
         hi = min(1.0, max(accs) + 0.005)
         p = os.path.join(rdir, "superconvergence_accuracy.svg")
@@ -765,25 +1111,32 @@ def make_plots(a, rdir, out):
         pts = sorted((x, y) for x, y in gr if y is not None)
         series = [{"name": f"1cycle {a['exp'].get('grid_epochs')} ep, grid", "points": pts,
                    "color": COLORS[0], "marker": True}]
-        if a["auto_max_lr"] and a["auto_acc"] is not None:
-            series.append({"name": f"auto max_lr {a['auto_max_lr']:.3g}",
-                           "points": [(a["auto_max_lr"], a["auto_acc"])], "color": COLORS[1],
-                           "marker": True})
+        same = a["auto_same"]
+        per_seed = ([(same["max_lr"][s], same["acc"][s]) for s in a["seeds"]
+                     if same["max_lr"].get(s) and same["acc"].get(s) is not None] if same else [])
+        if per_seed:
+            series.append({"name": "auto pick, each seed", "points": sorted(per_seed),
+                           "color": COLORS[3], "marker": True, "only_markers": True})
+        if same and same["mean"] is not None and same["max_lr_mean"]:
+            series += mean_sd_series(f"auto, mean ± sd of {same['n']} seeds",
+                                     [(same["max_lr_mean"], same["mean"], same["sd"])], COLORS[1])
         div = [x for x, y in gr if y is None]
         title = "1cycle test accuracy against max_lr" + (
             f" (diverged at {', '.join(f'{d:g}' for d in div)})" if div else "")
-        vl = [(a["auto_max_lr"], "range-test max_lr", COLORS[1])] if a["auto_max_lr"] else []
+        vl = ([(a["auto_max_lr"], f"range-test max_lr, seed {a['find_seed']}", COLORS[1])]
+              if a["auto_max_lr"] else [])
         hl = ([(a["best_grid"][1] - TARGET_AUTO_VS_GRID_PP / 100, "best grid point - 0.5 pp",
                 "#888")] if a["best_grid"] else [])
-        xs = [x for x, _ in gr] + ([a["auto_max_lr"]] if a["auto_max_lr"] else [])
+        xs = [x for x, _ in gr] + ([a["auto_max_lr"]] if a["auto_max_lr"] else []) \
+            + [x for x, _ in per_seed]
         p = os.path.join(rdir, "superconvergence_grid.svg")
         svg_panels(p, title, "max_lr (log scale)",
                    [Panel("test accuracy", series, logx=True, vlines=vl, hlines=hl,
                           xlim=(min(xs) / 1.5, max(xs) * 1.5))])
         assets["grid"] = os.path.basename(p)
-    # Range test: lrate's own plot.
-    src = os.path.join(out, "find", "lr_find.svg")
-    if os.path.exists(src):
+    # Range test: lrate's own plot (seed SEED's; the mean curve with its min-max band).
+    src = os.path.join(out, f"find-s{a['find_seed']}", "lr_find.svg")
+    if a["find"] and os.path.exists(src):
         dst = os.path.join(rdir, "superconvergence_range_test.svg")
         shutil.copyfile(src, dst)
         assets["range_test"] = os.path.basename(dst)

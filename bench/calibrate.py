@@ -572,7 +572,7 @@ def bounds_rule(res):
 
 
 def min_point_lr(res, run_dir):
-    """near-min's anchor: the lr where the mean curve's smoothed loss stops falling (`anchor`
+    """near-min's anchor: the lr where the mean curve's smoothed loss has made 80 % of its fall (`anchor`
     of lr_find.json; from lrate binaries before it, `min_point`, else from lr_find.csv)."""
     j = lr_find_of(res)
     lr = positive((j.get("anchor") or j.get("min_point") or {}).get("lr"))
@@ -1152,7 +1152,7 @@ def plot_range_test(run_dir, find_res, task_id, seed, path):
     series = [{"name": f"mean curve ({n} sweeps), smoothed" if n else "smoothed loss",
                "color": COLORS[0], "points": [(x, y, None) for x, y in pts], "marker": False}]
     mp = min_point_lr(find_res, run_dir)
-    vl = [(mp, "anchor (where the smoothed loss stops falling)", RULE_COLORS["min_point"])] if mp else []
+    vl = [(mp, "anchor (80 % of the fall made)", RULE_COLORS["min_point"])] if mp else []
     if default_pick(find_res):
         vl.append((default_pick(find_res), f"default pick ({bounds_rule(find_res)})",
                    RULE_COLORS["default"]))
@@ -1246,7 +1246,7 @@ def md_design(study):
           f"every point. Start: SGD {lrs(g['sgd'])}; Adam {lrs(g['adam'])}. When the best mean "
           f"is at an edge the grid grows one ×2 step that way (at most {MAX_EXTENSIONS} per side).",
           "- **Fitting the rule** (calibration tasks only): per task r = best grid max_lr / "
-          "`anchor.lr` (near-min's anchor: the lr where the smoothed loss of the mean curve stops falling, its first minimum; `lrate_core::RangeTest::first_min_point`), geometric mean "
+          "`anchor.lr` (near-min's anchor: the first lr at which the smoothed loss of the mean curve has made 80 % of its fall to its minimum; `lrate_core::RangeTest::near_min_point`), geometric mean "
           "over seeds; per optimizer family the fitted near-min factor is the geometric mean of "
           "r over that family's calibration tasks, rounded to 2 significant digits.",
           "- **Trained picks**, every seed at its own pick: "

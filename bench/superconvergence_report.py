@@ -417,7 +417,7 @@ def describe_rule(rule):
     name, _, factor = str(rule).partition(":")
     if name == "near-min":
         f = f"{factor} ×" if factor else "a factor (per optimizer family) ×"
-        return f"max_lr = {f} the lr where the smoothed loss stops falling (its first minimum)"
+        return f"max_lr = {f} the lr where the smoothed loss has made 80 % of its fall to its minimum"
     return f"max_lr = the range test's `{name}` suggestion"
 
 
@@ -561,7 +561,7 @@ def analyse(out):
             t3 += (f". The best grid max_lr is {float(best_grid[0]) / lr_mean:.2g}x the mean auto "
                    f"pick ({lr_mean:.3g})")
         if anchor and auto_max_lr:
-            t3 += (f"; on seed {find_seed}'s range test the smoothed loss stopped falling at lr "
+            t3 += (f"; on seed {find_seed}'s range test the smoothed loss had made 80 % of its fall at lr "
                    f"{anchor:.3g} and was lowest at lr {num(lr_at_min, '{:.3g}')}, and its `{rule}` "
                    f"rule ({describe_rule(rule)}) gave max_lr {auto_max_lr:.3g}")
     targets.append({
@@ -774,7 +774,7 @@ def rules_table(find):
 def picks_table(a):
     """Every seed's range test: its pick and the pick's range over the sweeps."""
     lines = ["| seed | max_lr (pick) | range over sweeps | sweeps | sweeps disagree | smoothed loss "
-             "stops falling at lr | wall time (s) |", "|---:|---:|---:|---:|---|---:|---:|"]
+             "has made 80 % of its fall at lr | wall time (s) |", "|---:|---:|---:|---:|---|---:|---:|"]
     for s in sorted(set(a["seeds"]) | set(a["finds"])):
         f = a["finds"].get(s)
         if f is None:
@@ -803,7 +803,7 @@ def range_test_section(a, assets):
              + (f" ({find.get('vary', 'data')} differs between them)" if find.get("repeats", 1) > 1 else "")
              + f", {find.get('batches')} batches in all, stopped: "
              f"{find.get('stop_reason')}; wall time {num(a['range_seconds'])} s; the mean smoothed "
-             f"loss fell by {pct(find.get('loss_drop'), 1)}, stopped falling (its first minimum) at "
+             f"loss fell by {pct(find.get('loss_drop'), 1)}, had made 80 % of its fall at "
              f"lr {num(a['anchor_lr'], '{:.3g}')} and was lowest at lr "
              f"{num(a['lr_at_min_loss'], '{:.3g}')}.")
     L.append("")

@@ -160,7 +160,9 @@ impl Observer for Log {
                     s.diverged
                 );
                 match s.suggestion {
-                    Some(v) => defmt::info!("range test suggestion ({=str}): lr={}", s.rule.name(), v),
+                    Some(v) => {
+                        defmt::info!("range test suggestion ({=str}): lr={}", s.rule.name(), v)
+                    }
                     None => defmt::warn!("range test: no usable suggestion"),
                 }
             }

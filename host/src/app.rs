@@ -11,7 +11,10 @@ pub fn run(cmd: Command) -> Result<()> {
     match cmd {
         Command::Find(a) => {
             let (o, dir) = crate::find::run(&a)?;
-            println!("{}", serde_json::to_string(&crate::find::Summary::new(&o, &dir))?);
+            println!(
+                "{}",
+                serde_json::to_string(&crate::find::Summary::new(&o, &dir))?
+            );
             Ok(())
         }
         Command::Train(a) => {

@@ -102,7 +102,11 @@ fn find_and_one_epoch_beat_chance() {
     let csv = std::fs::read_to_string(run.join("lr_find.csv")).unwrap();
     let sweeps = j["sweeps"].as_array().unwrap();
     assert_eq!(sweeps.len(), 3);
-    let longest = sweeps.iter().map(|s| s["batches"].as_u64().unwrap()).max().unwrap();
+    let longest = sweeps
+        .iter()
+        .map(|s| s["batches"].as_u64().unwrap())
+        .max()
+        .unwrap();
     assert_eq!(csv.lines().count() as u64, longest + 1);
     let m = Metrics::read(&run.join("metrics.csv")).unwrap();
     assert_eq!(m.steps.len(), 64);

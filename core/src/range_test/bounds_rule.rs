@@ -40,9 +40,9 @@ pub enum OptimizerFamily {
 /// its factor (`near-min:1.6`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BoundsRule {
-    /// `near-min`: `max_lr = factor · lr*`, with `lr*` the lr where the smoothed
-    /// loss stops falling, its first minimum ([`RangeTest::first_min_point`] with
-    /// [`RangeTest::TURN_RISE`]). Smith (2018, *A disciplined approach to neural
+    /// `near-min`: `max_lr = factor · lr*`, with `lr*` the first lr at which the
+    /// smoothed loss has made 80 % of its fall to its minimum
+    /// ([`RangeTest::near_min_point`]). Smith (2018, *A disciplined approach to neural
     /// network hyper-parameters: Part 1*, §4.1) takes 1cycle's max_lr near the loss
     /// minimum of the range test; the factor is calibrated per [`OptimizerFamily`]
     /// ([`BoundsRule::for_optimizer`]).
@@ -244,17 +244,17 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     /// error on `max_lr` when the curve gives no suggestion.
     ///
     /// * [`BoundsRule::NearMin`] gives `max_lr = factor · lr*`, `lr*` the lr of
-    ///   [`first_min_point`](Self::first_min_point) with [`TURN_RISE`](Self::TURN_RISE)
-    ///   and `factor` evaluated in `F`.
+    ///   [`near_min_point`](Self::near_min_point) and `factor` evaluated in `F`.
     /// * [`BoundsRule::Suggestion`] gives [`bounds`](Self::bounds).
     pub fn bounds_by(&self, rule: BoundsRule, div: F) -> Result<Bounds<F>, ConfigError> {
         Bounds::new(self.max_lr_by(rule).ok_or(NO_SUGGESTION)?, div)
     }
 
-    /// The point `near-min` multiplies: [`first_min_point`](Self::first_min_point)
-    /// with [`TURN_RISE`](Self::TURN_RISE).
+    /// The point `near-min` multiplies: [`fall_point`](Self::fall_point) with
+    /// [`FALL_SHARE`](Self::FALL_SHARE), the first point within 20 % of the fall of the
+    /// lowest smoothed loss.
     pub fn near_min_point(&self) -> Option<crate::range_test::CurvePoint<F>> {
-        self.first_min_point(F::from_f64(Self::TURN_RISE))
+        self.fall_point(F::from_f64(Self::FALL_SHARE))
     }
 
     /// The `max_lr` that `rule` reads off the curve (see
@@ -262,7 +262,7 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     pub fn max_lr_by(&self, rule: BoundsRule) -> Option<F> {
         let lr = match rule {
             BoundsRule::Suggestion(s) => self.suggest(s)?,
-            BoundsRule::NearMin { factor } => self.min_point()?.lr * F::from_f64(f64::from(factor)),
+            BoundsRule::NearMin { factor } => self.near_min_point()?.lr * F::from_f64(f64::from(factor)),
         };
         if lr.is_finite() && lr > F::ZERO {
             Some(lr)
@@ -376,7 +376,7 @@ mod tests {
     }
 
     #[test]
-    fn near_min_is_the_factor_times_the_first_min_point() {
+    fn near_min_is_the_factor_times_the_fall_point() {
         let mut t = RangeTest::<f32, 128>::new(RangeTestConfig::fastai()).unwrap();
         let mut i = 0u32;
         while let Some(_lr) = t.next_lr() {
@@ -387,7 +387,7 @@ mod tests {
             i += 1;
         }
         let lr = t.near_min_point().unwrap().lr;
-        assert_eq!(Some(lr), t.first_min_point(0.1).map(|p| p.lr));
+        assert_eq!(Some(lr), t.fall_point(0.8).map(|p| p.lr));
         for factor in [BoundsRule::SGD_FACTOR, BoundsRule::ADAM_FACTOR, 0.5] {
             let b = t.bounds_by(BoundsRule::NearMin { factor }, 4.0).unwrap();
             assert_eq!(b.max_lr.to_bits(), (lr * factor).to_bits());

@@ -34,7 +34,7 @@ mod bounds;
 mod bounds_rule;
 mod config;
 mod curve;
-mod first_min;
+mod fall;
 mod machine;
 mod reliability;
 mod smoothing;

@@ -23,7 +23,7 @@ pub struct SweepReport {
     pub stop_reason: String,
     /// Its lowest smoothed loss and the lr there (fastai `minimum`'s point).
     pub min_point: Option<MinPoint>,
-    /// Where its smoothed loss stopped falling (the point `near-min` multiplies).
+    /// Where its smoothed loss had made 80 % of its fall (the point `near-min` multiplies).
     pub anchor: Option<MinPoint>,
     /// The pick of the chosen rule on this sweep alone.
     pub max_lr: Option<f32>,
@@ -98,7 +98,7 @@ pub struct Outcome {
     pub suggestions: Suggestions<f32>,
     /// The lowest point of the mean curve.
     pub min_point: Option<MinPoint>,
-    /// Where the mean curve stopped falling, its first minimum: `near-min`'s
+    /// Where the mean curve had made 80 % of its fall to its minimum: `near-min`'s
     /// `max_lr = factor × anchor.lr`.
     pub anchor: Option<MinPoint>,
     /// Every rule's pick.

@@ -37,7 +37,7 @@ pub enum OptimizerFamily {
 /// default factor), `near-min:F` (factor `F`), `steep`, `valley`, `slide`,
 /// `minimum` (or `min`) and `steepest`; displayed and serialized (under the
 /// `serde` feature) as its canonical name, [`NearMin`](Self::NearMin) always with
-/// its factor (`near-min:1.6`).
+/// its factor (`near-min:1.4`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum BoundsRule {
     /// `near-min`: `max_lr = factor · lr*`, with `lr*` the first lr at which the
@@ -58,9 +58,9 @@ impl BoundsRule {
     /// The `near-min` factor for SGD: 1cycle's best `max_lr` ≈ this × the lr at
     /// the smoothed-loss minimum (fitted on the calibration tasks of
     /// `docs/results/calibration.md`).
-    pub const SGD_FACTOR: f32 = 1.6;
+    pub const SGD_FACTOR: f32 = 1.4;
     /// The `near-min` factor for Adam (fitted like [`SGD_FACTOR`](Self::SGD_FACTOR)).
-    pub const ADAM_FACTOR: f32 = 0.14;
+    pub const ADAM_FACTOR: f32 = 0.49;
 
     /// The default rule for SGD, `near-min` with [`SGD_FACTOR`](Self::SGD_FACTOR).
     pub const DEFAULT: Self = Self::for_optimizer(OptimizerFamily::Sgd);

@@ -376,10 +376,10 @@ def core_rule_digest():
     d = os.path.join(ROOT, "core", "src", "range_test")
     for name in sorted(os.listdir(d)):
         if name.endswith(".rs"):
-            # The code only: comments (doc comments included) and blank space do not count.
+            # The code only: comments (doc comments included) and white space do not count.
             src = open(os.path.join(d, name)).read()
-            code = [ln.split("//")[0].strip() for ln in src.splitlines()]
-            h.update("\n".join(c for c in code if c).encode())
+            code = "".join(ln.split("//")[0] for ln in src.splitlines())
+            h.update("".join(code.split()).encode())  # no whitespace: rustfmt may re-wrap
     return h.hexdigest()[:8]
 
 

@@ -262,7 +262,9 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     pub fn max_lr_by(&self, rule: BoundsRule) -> Option<F> {
         let lr = match rule {
             BoundsRule::Suggestion(s) => self.suggest(s)?,
-            BoundsRule::NearMin { factor } => self.near_min_point()?.lr * F::from_f64(f64::from(factor)),
+            BoundsRule::NearMin { factor } => {
+                self.near_min_point()?.lr * F::from_f64(f64::from(factor))
+            }
         };
         if lr.is_finite() && lr > F::ZERO {
             Some(lr)

@@ -66,7 +66,10 @@ mod tests {
     fn the_crossing_stays_put_whichever_dip_is_lower() {
         let low_second = two_dips(0.2, 1.86);
         let high_second = two_dips(0.2, 1.95);
-        let (a, b) = (low_second.min_point().unwrap(), high_second.min_point().unwrap());
+        let (a, b) = (
+            low_second.min_point().unwrap(),
+            high_second.min_point().unwrap(),
+        );
         assert!(a.lr > 2.0 && b.lr < 0.3, "minima {} and {}", a.lr, b.lr);
         let fa = low_second.fall_point(0.8).unwrap().lr;
         let fb = high_second.fall_point(0.8).unwrap().lr;

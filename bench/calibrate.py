@@ -1264,9 +1264,10 @@ def md_design(study):
           f"counts as {CHANCE_ACC:.0f} % (chance) and is flagged †; a find without a reliable "
           "suggestion is a failed pick (no run).",
           f"- **Targets** (measured, not asserted): the default rule within {TARGET_GAP_PP} pp "
-          f"of the best grid mean on every task; one find (mean seconds per seed, all "
-          f"{study.repeats} sweeps) ≤ {100 * TARGET_COST:.0f} % of the grid's compute (all points "
-          "× seeds; also shown against a one-seed grid).",
+          f"of the best grid mean on every task; one find (images trained, mean per seed, all "
+          f"{study.repeats} sweeps) ≤ {100 * TARGET_COST:.0f} % of the grid's compute (images "
+          "trained by all points × seeds; also shown against a one-seed grid). Compute is "
+          "counted in images trained, which is exact; wall seconds are reported beside it.",
           "", "How to read: accuracies are % on the test images, mean ± sample sd over seeds. "
           "The best grid mean is the largest of several noisy means, chosen on the same test "
           "images, so it is biased upward by roughly the sd; a gap smaller than the sds is noise. "
@@ -1288,6 +1289,34 @@ def md_fit(meta, docs):
         measured = meta["default_over_min_point"].get(fam)
         L.append(f"| {fam} | {'; '.join(rs) or 'none'} | {'n/a' if f is None else f'{f:g}'} | "
                  f"{rule or 'n/a'} | {num(measured, '{:.3g}')} | {same} |")
+    L.append("")
+    return L
+
+
+def md_misses(study, meta, docs):
+    """Why each missed target was missed, from the measurements."""
+    L = ["### Why the misses", ""]
+    for d in docs:
+        tg = d["targets"]["default_within_pp"]
+        if tg["pass"] is False:
+            r, f = d.get("best_grid_over_min_point"), meta["fitted_factor"].get(d["family"])
+            why = (f"on this task the best grid max_lr is {r:.3g}× the anchor, while the "
+                   f"{d['family']} factor is {f:g} (the geometric mean over the "
+                   f"{d['family']} calibration tasks), so the default lands "
+                   f"{r / f:.2g}× below the best point" if r and f else "not enough data")
+            L.append(f"- **{d['task']}** ({d['split']}): default {d['auto_minus_best_grid_pp']:+.2f} pp "
+                     f"(missed by {abs(d['auto_minus_best_grid_pp']) - TARGET_GAP_PP:.2f} pp): {why}.")
+    one_seed = [d for d in docs if d["targets"]["find_cost_one_seed_grid"]["pass"] is False]
+    if one_seed:
+        steps = sorted({d["epochs"] * (d["limit_train"] // d["batch"]) for d in one_seed})
+        L.append(f"- **Cost against a one-seed grid** (not the target, shown for honesty) is missed "
+                 f"on {len(one_seed)} task(s): their runs are short ({', '.join(map(str, steps))} "
+                 f"steps), and a find is {study.repeats} × {study.num_it} batches. On a full run "
+                 f"(3 epochs of the 60 000 Fashion-MNIST images at batch 128: 1404 steps) the same "
+                 f"find is {study.repeats * study.num_it / (6 * 1404):.1%} of a one-seed grid of 6 "
+                 f"points.")
+    if len(L) == 2:
+        L.append("- None: every target was met.")
     L.append("")
     return L
 
@@ -1389,7 +1418,7 @@ def write_report_md(path, study, meta, docs, assets):
           "find`) match the best point of a grid search of 1cycle max_lr, across tasks, "
           "optimizers and seeds?", ""]
     L += md_design(study)
-    L += ["## Results", ""] + md_summary(docs) + md_fit(meta, docs)
+    L += ["## Results", ""] + md_summary(docs) + md_fit(meta, docs) + md_misses(study, meta, docs)
     L += md_rule_summary(meta["rule_summary"])
     if "range_test" in assets:
         t, s = assets["range_test_task"]

@@ -226,8 +226,25 @@ fn smoke(logs: &mut Vec<String>) -> Result<(), String> {
         || format!("targets: {}", j["targets"]),
     )?;
     let runs = j["runs"].as_object().ok_or("runs is not an object")?;
-    check(runs.len() == 8, || {
-        format!("expected 8 runs, got {:?}", runs.keys())
+    // The quick experiment list: 7 single-seed runs and 1cycle at the range test's pick
+    // for each of the quick mode's 2 auto seeds, with the seed in its name.
+    let auto: Vec<&String> = runs
+        .keys()
+        .filter(|k| k.starts_with("onecycle-auto"))
+        .collect();
+    check(
+        auto.len() == 2
+            && auto
+                .iter()
+                .all(|k| k.ends_with("-s0") || k.ends_with("-s1")),
+        || format!("auto runs per seed: {auto:?}"),
+    )?;
+    check(
+        j["auto_acc_by_seed"].is_object() || j["onecycle_auto"].is_object(),
+        || "auto rows per seed missing".into(),
+    )?;
+    check(runs.len() == 9, || {
+        format!("expected 9 runs, got {:?}", runs.keys())
     })?;
     for (name, r) in runs {
         check(r["status"] == "ok" || r["status"] == "diverged", || {
@@ -263,8 +280,12 @@ fn smoke(logs: &mut Vec<String>) -> Result<(), String> {
     check(log.contains("resume grid-onecycle-0.05-1ep"), || {
         "second invocation did not resume the run without a result".into()
     })?;
-    check(log.matches("skip ").count() == 8, || {
-        "second invocation did not skip the 8 finished runs (find included)".into()
+    // 9 runs less the resumed one, and the range tests of the 2 auto seeds.
+    check(log.matches("skip ").count() == 10, || {
+        format!(
+            "second invocation did not skip the 10 finished runs (finds included): {} skips",
+            log.matches("skip ").count()
+        )
     })?;
     check(!log.contains("start "), || {
         "second invocation started a run again".into()

@@ -39,7 +39,7 @@ pub struct Trial {
 /// The trials and the max_lr they chose.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Verified {
-    /// The trials, in the order of [`FACTORS`].
+    /// The trials, in the order of the factors 1/3, 1 and 3.
     pub trials: Vec<Trial>,
     /// The best trial's max_lr: highest `val_acc`, then lowest `train_loss`.
     pub chosen: f32,

@@ -43,6 +43,22 @@ impl RunSize {
     }
 }
 
+/// Runs `f` on `model` and puts the model's state back afterwards, also when `f` fails;
+/// `what` names the measurement in the error of a failed restore.
+fn restoring<D: NnDevice, T>(
+    model: &mut Model<D>,
+    what: &str,
+    f: impl FnOnce(&mut Model<D>, &[crate::nn::NamedTensor]) -> Result<T>,
+) -> Result<T> {
+    use anyhow::Context as _;
+    let initial = model.state();
+    let out = f(model, &initial);
+    model
+        .load_state(&initial)
+        .with_context(|| format!("cannot restore the model's initial weights after {what}"))?;
+    out
+}
+
 /// Runs the (averaged) range test on `model`, then `--verify`'s trials when asked for and
 /// when there is a pick, and restores the model's initial state.
 pub fn range_test<D: NnDevice>(

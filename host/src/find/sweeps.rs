@@ -40,14 +40,9 @@ pub fn run<D: NnDevice>(
     c: &CommonConfig,
     hide: bool,
 ) -> Result<Box<Averaged>> {
-    let initial = model.state();
-    let all = sweeps(model, dev, split, c, hide, &initial);
-    let restored = model
-        .load_state(&initial)
-        .context("cannot restore the model's initial weights after the range test");
-    let avg = all?;
-    restored?;
-    Ok(avg)
+    super::restoring(model, "the range test", |model, initial| {
+        sweeps(model, dev, split, c, hide, initial)
+    })
 }
 
 fn sweeps<D: NnDevice>(

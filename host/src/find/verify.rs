@@ -75,12 +75,9 @@ pub fn run<D: NnDevice>(
     run_images: u64,
     hide: bool,
 ) -> Result<Verified> {
-    let initial = model.state();
-    let out = trials(model, split, c, pick, run_images, hide, &initial);
-    model
-        .load_state(&initial)
-        .context("cannot restore the model's initial weights after --verify")?;
-    out
+    super::restoring(model, "--verify", |model, initial| {
+        trials(model, split, c, pick, run_images, hide, initial)
+    })
 }
 
 fn trials<D: NnDevice>(
@@ -119,13 +116,17 @@ fn trials<D: NnDevice>(
         let sched = OneCycle::pytorch(max_lr, steps).map_err(|e| anyhow!("--verify: {e}"))?;
         let mut opt = Optimizer::new(c.optimizer.kind);
         let mut tail = Vec::new();
+        let per_pass = (train_idx.len() / c.batch).max(1);
+        let mut order = Vec::new();
         for s in 0..steps {
-            let per_pass = (train_idx.len() / c.batch).max(1);
             let (pass, b) = (s as usize / per_pass, s as usize % per_pass);
-            let order: Vec<usize> = batch::epoch_order(train_idx.len(), c.seed ^ SALT, pass + 1)
-                .into_iter()
-                .map(|i| train_idx[i])
-                .collect();
+            // A pass's order once, at its first batch (the trial subset, reshuffled per pass).
+            if b == 0 {
+                order = batch::epoch_order(train_idx.len(), c.seed ^ SALT, pass + 1)
+                    .into_iter()
+                    .map(|i| train_idx[i])
+                    .collect();
+            }
             let bt = batch::train_batch(tr, &order, c.batch, b, split.augment, c.seed ^ SALT, pass);
             let momentum = sched.momentum(s).unwrap_or(c.optimizer.momentum);
             let loss = model

@@ -121,6 +121,113 @@ fn schedules(c: &mut Criterion) {
         "sequential_linear_cosine",
         &Sequential::<_, 4>::from_slices(&[lin, cos], &[100_000]).unwrap(),
     );
+    let mut wsd = WsdConfig::new(base, 10_000, 200_000, 1_000_000);
+    wsd.decay_type = WsdDecay::OneMinusSqrt;
+    wsd.min_lr_ratio = 0.01;
+    bench_one(c, "wsd_1sqrt", &wsd.build().unwrap());
+    wsd.decay_type = WsdDecay::Cosine;
+    wsd.warmup_type = WsdWarmup::Cosine;
+    bench_one(c, "wsd_cosine", &wsd.build().unwrap());
+    let mut hf_cos = CosineWithWarmupConfig::new(base, 10_000, 1_000_000);
+    hf_cos.min_lr_rate = 0.1;
+    bench_one(c, "hf_cosine_with_min_lr", &hf_cos.build().unwrap());
+    bench_one(
+        c,
+        "hf_cosine_with_restarts",
+        &CosineHardRestartsConfig {
+            base_lr: base,
+            num_warmup_steps: 10_000,
+            num_training_steps: 1_000_000,
+            num_cycles: 4,
+        }
+        .build()
+        .unwrap(),
+    );
+    bench_one(
+        c,
+        "hf_inverse_sqrt",
+        &InverseSqrtConfig {
+            base_lr: base,
+            num_warmup_steps: 10_000,
+            timescale: None,
+        }
+        .build()
+        .unwrap(),
+    );
+    bench_one(
+        c,
+        "hf_polynomial_with_warmup",
+        &PolynomialWithWarmupConfig {
+            base_lr: base,
+            num_warmup_steps: 10_000,
+            num_training_steps: 1_000_000,
+            lr_end: 1e-7,
+            power: 2.0,
+        }
+        .build()
+        .unwrap(),
+    );
+    let timm = TimmCosineConfig {
+        base_lr: base,
+        t_initial: 100_000,
+        lr_min: 1e-5,
+        cycle_mul: 1.0,
+        cycle_decay: 0.5,
+        cycle_limit: 8,
+        warmup_t: 5_000,
+        warmup_lr_init: 1e-4,
+        warmup_prefix: false,
+        k_decay: 1.0,
+    };
+    bench_one(c, "timm_cosine", &timm.build().unwrap());
+    bench_one(
+        c,
+        "timm_cosine_cycle_mul1.5",
+        &TimmCosineConfig {
+            cycle_mul: 1.5,
+            ..timm
+        }
+        .build()
+        .unwrap(),
+    );
+    bench_one(
+        c,
+        "timm_tanh",
+        &TimmTanhConfig {
+            base_lr: base,
+            t_initial: 1_000_000,
+            lr_min: 1e-5,
+            cycle_mul: 1.0,
+            cycle_decay: 1.0,
+            cycle_limit: 1,
+            warmup_t: 5_000,
+            warmup_lr_init: 1e-4,
+            warmup_prefix: false,
+            lb: -7.0,
+            ub: 3.0,
+        }
+        .build()
+        .unwrap(),
+    );
+    bench_one(
+        c,
+        "timm_poly",
+        &TimmPolyConfig {
+            base_lr: base,
+            t_initial: 1_000_000,
+            lr_min: 1e-5,
+            cycle_mul: 1.0,
+            cycle_decay: 1.0,
+            cycle_limit: 1,
+            warmup_t: 5_000,
+            warmup_lr_init: 1e-4,
+            warmup_prefix: false,
+            power: 0.5,
+            k_decay: 1.0,
+        }
+        .build()
+        .unwrap(),
+    );
     let any: AnySchedule<f32> = OneCycle::pytorch(base, 1_000_000).unwrap().into();
     bench_one(c, "any_schedule_one_cycle", &any);
 

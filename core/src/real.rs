@@ -65,6 +65,8 @@ pub trait Real:
     fn abs(self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
     /// Neither NaN nor ±∞.
     fn is_finite(self) -> bool;
     /// Is NaN.
@@ -76,7 +78,7 @@ pub trait Real:
 }
 
 macro_rules! impl_real {
-    ($t:ty, $cos:ident, $sin:ident, $exp:ident, $exp2:ident, $ln:ident, $log2:ident, $log10:ident, $pow:ident, $floor:ident, $fabs:ident, $sqrt:ident, $fmin:ident, $fmax:ident, $pi:expr) => {
+    ($t:ty, $cos:ident, $sin:ident, $exp:ident, $exp2:ident, $ln:ident, $log2:ident, $log10:ident, $pow:ident, $floor:ident, $fabs:ident, $sqrt:ident, $tanh:ident, $fmin:ident, $fmax:ident, $pi:expr) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -143,6 +145,10 @@ macro_rules! impl_real {
                 libm::$sqrt(self)
             }
             #[inline]
+            fn tanh(self) -> Self {
+                libm::$tanh(self)
+            }
+            #[inline]
             fn is_finite(self) -> bool {
                 <$t>::is_finite(self)
             }
@@ -175,6 +181,7 @@ impl_real!(
     floorf,
     fabsf,
     sqrtf,
+    tanhf,
     fminf,
     fmaxf,
     core::f32::consts::PI
@@ -192,6 +199,7 @@ impl_real!(
     floor,
     fabs,
     sqrt,
+    tanh,
     fmin,
     fmax,
     core::f64::consts::PI

@@ -241,6 +241,14 @@ impl TryFromAny for Single {
             AnySchedule::Cyclic(s) => s.into(),
             AnySchedule::OneCycle(s) => s.into(),
             AnySchedule::PiecewiseConstant(s) => s.into(),
+            AnySchedule::Wsd(s) => s.into(),
+            AnySchedule::CosineWithWarmup(s) => s.into(),
+            AnySchedule::CosineHardRestarts(s) => s.into(),
+            AnySchedule::InverseSqrt(s) => s.into(),
+            AnySchedule::PolynomialWithWarmup(s) => s.into(),
+            AnySchedule::TimmCosine(s) => s.into(),
+            AnySchedule::TimmTanh(s) => s.into(),
+            AnySchedule::TimmPoly(s) => s.into(),
             AnySchedule::Warmup(_) | AnySchedule::Sequential(_) => return Err(()),
         })
     }

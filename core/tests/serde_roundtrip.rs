@@ -319,3 +319,73 @@ fn bounds_rule_serializes_as_its_name() {
     let e = serde_json::from_str::<BoundsRule>("\"warp\"").unwrap_err();
     assert!(e.to_string().contains("near-min"), "{e}");
 }
+
+/// The modern schedules round-trip and load under their HF / timm names, with
+/// HF's and timm's defaults for what a config leaves out.
+#[test]
+fn modern_schedules_load_under_hf_and_timm_names() {
+    let parse = |json: &str| -> AnySchedule {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    };
+    let wsd = parse(
+        r#"{"warmup_stable_decay": {"base_lr": 0.1, "num_warmup_steps": 10,
+            "num_decay_steps": 30, "num_training_steps": 120, "decay_type": "1-sqrt",
+            "min_lr_ratio": 0.1}}"#,
+    );
+    let mut want = WsdConfig::new(0.1, 10, 30, 120);
+    want.decay_type = WsdDecay::OneMinusSqrt;
+    want.min_lr_ratio = 0.1;
+    assert_eq!(wsd, want.build().unwrap().into());
+    assert_eq!(wsd.name(), "wsd");
+    roundtrip(&parse_f64(&serde_json::to_string(&wsd).unwrap()));
+    assert_eq!(
+        parse(
+            r#"{"cosine_with_min_lr": {"base_lr": 0.1, "num_training_steps": 100, "min_lr": 0.01}}"#
+        ),
+        CosineWithWarmupConfig {
+            min_lr: Some(0.01),
+            ..CosineWithWarmupConfig::new(0.1, 0, 100)
+        }
+        .build()
+        .unwrap()
+        .into()
+    );
+    assert_eq!(
+        parse(r#"{"cosine_with_restarts": {"base_lr": 0.1, "num_training_steps": 100}}"#).name(),
+        "cosine_with_restarts"
+    );
+    assert_eq!(
+        parse(r#"{"inverse_sqrt": {"base_lr": 0.1, "num_warmup_steps": 20}}"#),
+        InverseSqrtConfig {
+            base_lr: 0.1,
+            num_warmup_steps: 20,
+            timescale: None
+        }
+        .build()
+        .unwrap()
+        .into()
+    );
+    let poly = parse(r#"{"polynomial_with_warmup": {"base_lr": 0.1, "num_training_steps": 90}}"#);
+    assert_eq!(poly.lr(1000), 1e-7, "HF's lr_end default");
+    let tanh = parse(r#"{"tanh": {"base_lr": 0.1, "t_initial": 60}}"#);
+    assert_eq!(tanh.name(), "timm_tanh");
+    let timm_poly = parse(r#"{"poly": {"base_lr": 0.1, "t_initial": 60}}"#);
+    assert_eq!(timm_poly.name(), "timm_poly");
+    let cos = parse(
+        r#"{"timm_cosine": {"base_lr": 0.1, "t_initial": 30, "cycle_mul": 1.5, "cycle_limit": 3,
+            "warmup_t": 5, "warmup_lr_init": 1e-4, "warmup_prefix": true}}"#,
+    );
+    assert_eq!(cos.lr(0), 1e-4);
+    for json in [
+        r#"{"wsd": {"base_lr": 0.1, "num_decay_steps": 10}}"#,
+        r#"{"wsd": {"base_lr": 0.1, "num_decay_steps": 10, "num_training_steps": 100, "decay": "x"}}"#,
+        r#"{"wsd": {"base_lr": 0.1, "num_decay_steps": 10, "num_training_steps": 100, "decay_type": "2-sqrt"}}"#,
+        r#"{"tanh": {"base_lr": 0.1, "t_initial": 60, "lb": 5.0}}"#,
+    ] {
+        assert!(serde_json::from_str::<AnySchedule>(json).is_err(), "{json}");
+    }
+}
+
+fn parse_f64(json: &str) -> AnySchedule<f64> {
+    serde_json::from_str(json).unwrap()
+}

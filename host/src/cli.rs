@@ -125,7 +125,9 @@ pub struct TrainArgs {
     #[allow(missing_docs)]
     pub common: CommonArgs,
     /// Schedule: onecycle | onecycle-pytorch | clr | sgdr | step | multistep | cosine |
-    /// exponential | constant (replaces the schedule table of the config file) [default: onecycle]
+    /// exponential | constant | wsd | wsd-cosine | cosine-warmup | linear-warmup |
+    /// inverse-sqrt | timm-cosine | tanh | poly (replaces the schedule table of the config
+    /// file) [default: onecycle]
     #[arg(long, value_name = "NAME")]
     pub schedule: Option<String>,
     /// Peak learning rate, or `auto` to take it from a range test, or `schedule` to keep

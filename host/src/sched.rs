@@ -6,8 +6,10 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use lrate_core::{
-    AnySchedule, Bounds, ConstantConfig, CosineAnnealingConfig, CyclicConfig, Exponential,
-    MultiStepConfig, OneCycle, Schedule, StepConfig, WarmRestartsConfig,
+    AnySchedule, Bounds, ConstantConfig, CosineAnnealingConfig, CosineWithWarmupConfig,
+    CyclicConfig, Exponential, InverseSqrtConfig, MultiStepConfig, OneCycle,
+    PolynomialWithWarmupConfig, Schedule, StepConfig, TimmCosineConfig, TimmPolyConfig,
+    TimmTanhConfig, WarmRestartsConfig, WsdConfig, WsdDecay,
 };
 use serde::{Deserialize, Serialize};
 
@@ -15,8 +17,14 @@ use serde::{Deserialize, Serialize};
 pub type Any = AnySchedule<f32, 4>;
 
 /// Names accepted by `--schedule`.
-pub const NAMES: &str =
-    "onecycle, onecycle-pytorch, clr, clr2, sgdr, step, multistep, cosine, exponential, constant";
+pub const NAMES: &str = "onecycle, onecycle-pytorch, clr, clr2, sgdr, step, multistep, cosine, \
+     exponential, constant, wsd, wsd-cosine, cosine-warmup, linear-warmup, inverse-sqrt, \
+     timm-cosine, tanh, poly";
+
+/// The warmup of the presets that have one: 5 % of the run.
+fn warmup_steps(total: u32) -> u32 {
+    total / 20
+}
 
 /// A validated schedule; serialises as lrate-core's [`AnySchedule`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -72,6 +80,13 @@ pub fn core<T>(r: Result<T, lrate_core::ConfigError>, what: &str) -> Result<T> {
 /// * `cosine`: cosine annealing to 0 over the run.
 /// * `exponential`: decays to `max_lr/100` over the run.
 /// * `constant`: `max_lr` throughout.
+/// * `wsd`: warmup–stable–decay (Hägele et al. 2024): linear warmup over the first
+///   5 %, `max_lr` until 80 %, a `1-sqrt` decay to 0 over the last 20 %;
+///   `wsd-cosine`: the same with HF's default cosine decay.
+/// * `cosine-warmup`, `linear-warmup`: HF transformers' `cosine` and `linear`
+///   (5 % warmup, then cosine / linear decay to 0); `inverse-sqrt`: HF's, 5 % warmup.
+/// * `timm-cosine`, `tanh`, `poly`: timm's `CosineLRScheduler`, `TanhLRScheduler`,
+///   `PolyLRScheduler` over the run (one cycle, 5 % warmup from 0, floor 0).
 pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32) -> Result<Any> {
     let total = total.max(1);
     let lo = min_lr.unwrap_or(max_lr / 4.0);
@@ -110,6 +125,101 @@ pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32)
         .into(),
         "exponential" => core(Exponential::decay_to(max_lr, 0.01, total), &what)?.into(),
         "constant" => core(ConstantConfig::new(max_lr).build(), &what)?.into(),
+        "wsd" | "wsd-1sqrt" | "wsd-cosine" => {
+            let decay = (total / 5).max(1);
+            let mut c = WsdConfig::new(max_lr, warmup_steps(total), decay, total.max(decay));
+            if !name.ends_with("cosine") {
+                c.decay_type = WsdDecay::OneMinusSqrt;
+            }
+            core(c.build(), &what)?.into()
+        }
+        "cosine-warmup" => core(
+            CosineWithWarmupConfig::new(max_lr, warmup_steps(total), total).build(),
+            &what,
+        )?
+        .into(),
+        "linear-warmup" => core(
+            PolynomialWithWarmupConfig {
+                base_lr: max_lr,
+                num_warmup_steps: warmup_steps(total),
+                num_training_steps: total,
+                lr_end: 0.0,
+                power: 1.0,
+            }
+            .build(),
+            &what,
+        )?
+        .into(),
+        "inverse-sqrt" => core(
+            InverseSqrtConfig {
+                base_lr: max_lr,
+                num_warmup_steps: warmup_steps(total),
+                timescale: None,
+            }
+            .build(),
+            &what,
+        )?
+        .into(),
+        "timm-cosine" | "tanh" | "poly" => {
+            let w = warmup_steps(total);
+            let t0 = total.saturating_sub(w).max(1);
+            let any: Any = match name {
+                "timm-cosine" => core(
+                    TimmCosineConfig {
+                        base_lr: max_lr,
+                        t_initial: t0,
+                        lr_min: 0.0,
+                        cycle_mul: 1.0,
+                        cycle_decay: 1.0,
+                        cycle_limit: 1,
+                        warmup_t: w,
+                        warmup_lr_init: 0.0,
+                        warmup_prefix: true,
+                        k_decay: 1.0,
+                    }
+                    .build(),
+                    &what,
+                )?
+                .into(),
+                "tanh" => core(
+                    TimmTanhConfig {
+                        base_lr: max_lr,
+                        t_initial: t0,
+                        lr_min: 0.0,
+                        cycle_mul: 1.0,
+                        cycle_decay: 1.0,
+                        cycle_limit: 1,
+                        warmup_t: w,
+                        warmup_lr_init: 0.0,
+                        warmup_prefix: true,
+                        lb: -7.0,
+                        ub: 3.0,
+                    }
+                    .build(),
+                    &what,
+                )?
+                .into(),
+                _ => core(
+                    TimmPolyConfig {
+                        base_lr: max_lr,
+                        t_initial: t0,
+                        lr_min: 0.0,
+                        cycle_mul: 1.0,
+                        cycle_decay: 1.0,
+                        cycle_limit: 1,
+                        warmup_t: w,
+                        warmup_lr_init: 0.0,
+                        warmup_prefix: true,
+                        power: 0.5,
+                        k_decay: 1.0,
+                    }
+                    .build(),
+                    &what,
+                )?
+                .into(),
+            };
+            any
+        }
         _ => bail!("unknown schedule `{name}` (expected one of: {NAMES})"),
     };
     Ok(any)

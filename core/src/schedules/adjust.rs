@@ -10,6 +10,11 @@ use super::{
     PiecewiseConstant, Polynomial, PolynomialConfig, Step, StepConfig, WarmRestarts,
     WarmRestartsConfig,
 };
+use super::{
+    CosineHardRestarts, CosineHardRestartsConfig, CosineWithWarmup, CosineWithWarmupConfig,
+    InverseSqrt, InverseSqrtConfig, PolynomialWithWarmup, PolynomialWithWarmupConfig, TimmCosine,
+    TimmCosineConfig, TimmPoly, TimmPolyConfig, TimmTanh, TimmTanhConfig, Wsd, WsdConfig,
+};
 use crate::{ConfigError, Problem, Real};
 
 /// The error of [`Adjust::with_peak`] on a kind without a single peak or base lr.
@@ -68,7 +73,81 @@ base_lr_peak!(
     ConstantFactor(ConstantFactorConfig),
     InverseTime(InverseTimeConfig),
     WarmRestarts(WarmRestartsConfig),
+    InverseSqrt(InverseSqrtConfig),
+    TimmCosine(TimmCosineConfig),
+    TimmTanh(TimmTanhConfig),
+    TimmPoly(TimmPolyConfig),
 );
+
+/// Kinds with a `num_training_steps` horizon and a `base_lr` peak (HF's warmup
+/// schedules): the length sets `num_training_steps`, the peak `base_lr`.
+macro_rules! hf_horizon {
+    ($($name:ident($cfg:ident)),* $(,)?) => {
+        $(
+            impl<F: Real> Adjust<F> for $name<F> {
+                /// `num_training_steps`.
+                fn natural_length(&self) -> Option<u32> {
+                    Some(self.config().num_training_steps)
+                }
+
+                /// `num_training_steps = total`.
+                fn with_length(self, total: u32) -> Result<Self, ConfigError> {
+                    $cfg {
+                        num_training_steps: total,
+                        ..*self.config()
+                    }
+                    .build()
+                }
+
+                /// `base_lr = max_lr`.
+                fn with_peak(self, max_lr: F, _min_lr: Option<F>) -> Result<Self, ConfigError> {
+                    $cfg {
+                        base_lr: max_lr,
+                        ..*self.config()
+                    }
+                    .build()
+                }
+            }
+        )*
+    };
+}
+
+hf_horizon!(
+    CosineWithWarmup(CosineWithWarmupConfig),
+    CosineHardRestarts(CosineHardRestartsConfig),
+    PolynomialWithWarmup(PolynomialWithWarmupConfig),
+);
+
+impl<F: Real> Adjust<F> for Wsd<F> {
+    /// `num_warmup_steps + stable + num_decay_steps`.
+    fn natural_length(&self) -> Option<u32> {
+        let c = self.config();
+        let stable = c.stable_steps()?;
+        c.num_warmup_steps
+            .checked_add(stable)?
+            .checked_add(c.num_decay_steps)
+    }
+
+    /// `num_training_steps = total`, the stable phase taking up what the warmup
+    /// and the decay leave (an error when `total` is shorter than both).
+    fn with_length(self, total: u32) -> Result<Self, ConfigError> {
+        WsdConfig {
+            num_training_steps: Some(total),
+            num_stable_steps: None,
+            ..*self.config()
+        }
+        .build()
+    }
+
+    /// `base_lr = max_lr`.
+    fn with_peak(self, max_lr: F, _min_lr: Option<F>) -> Result<Self, ConfigError> {
+        WsdConfig {
+            base_lr: max_lr,
+            ..*self.config()
+        }
+        .build()
+    }
+}
 
 impl<F: Real> Adjust<F> for PiecewiseConstant<F> {}
 

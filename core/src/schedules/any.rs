@@ -11,13 +11,15 @@
 
 use super::adjust::{Adjust, NO_PEAK};
 use super::{
-    Constant, ConstantFactor, CosineAnnealing, Cyclic, Exponential, InverseTime, Linear, MultiStep,
-    OneCycle, PiecewiseConstant, Polynomial, Sequential, Step, WarmRestarts, Warmup,
+    Constant, ConstantFactor, CosineAnnealing, CosineHardRestarts, CosineWithWarmup, Cyclic,
+    Exponential, InverseSqrt, InverseTime, Linear, MultiStep, OneCycle, PiecewiseConstant,
+    Polynomial, PolynomialWithWarmup, Sequential, Step, TimmCosine, TimmPoly, TimmTanh,
+    WarmRestarts, Warmup, Wsd,
 };
 use crate::{ConfigError, Real, Schedule};
 
 macro_rules! schedules {
-    ($($(#[$doc:meta])* $v:ident($t:ident) = $tag:literal;)*) => {
+    ($($(#[$doc:meta])* $v:ident($t:ident) = $tag:literal $(| $alias:literal)*;)*) => {
         /// Any closed-form schedule that is not a composition; the building block
         /// of [`Warmup`] and [`Sequential`] inside [`AnySchedule`].
         ///
@@ -31,7 +33,7 @@ macro_rules! schedules {
         pub enum Single<F: Real = f32> {
             $(
                 $(#[$doc])*
-                #[cfg_attr(feature = "serde", serde(rename = $tag))]
+                #[cfg_attr(feature = "serde", serde(rename = $tag $(, alias = $alias)*))]
                 $v($t<F>),
             )*
         }
@@ -58,7 +60,7 @@ macro_rules! schedules {
         pub enum AnySchedule<F: Real = f32, const N: usize = 4> {
             $(
                 $(#[$doc])*
-                #[cfg_attr(feature = "serde", serde(rename = $tag))]
+                #[cfg_attr(feature = "serde", serde(rename = $tag $(, alias = $alias)*))]
                 $v($t<F>),
             )*
             /// [`Warmup`] before a [`Single`] schedule.
@@ -149,7 +151,10 @@ macro_rules! schedules {
 
             /// The number of steps the schedule is configured to span, where it has
             /// one: `Some(total_steps)` for [`OneCycle`], `Some(t_max)` for
-            /// [`CosineAnnealing`], `None` for every other kind.
+            /// [`CosineAnnealing`], `Some(num_training_steps)` for
+            /// [`CosineWithWarmup`], [`CosineHardRestarts`] and
+            /// [`PolynomialWithWarmup`], warmup + stable + decay for [`Wsd`],
+            /// `None` for every other kind.
             pub fn natural_length(&self) -> Option<u32> {
                 match self {
                     $(Self::$v(s) => s.natural_length(),)*
@@ -157,8 +162,10 @@ macro_rules! schedules {
             }
 
             /// The schedule stretched to a run of `total` steps: [`OneCycle`]'s
-            /// `total_steps` and [`CosineAnnealing`]'s `t_max` become `total` (and
-            /// are validated again); every other kind is returned unchanged.
+            /// `total_steps`, [`CosineAnnealing`]'s `t_max` and the HF kinds'
+            /// `num_training_steps` become `total` ([`Wsd`]'s stable phase takes
+            /// what its warmup and decay leave), validated again; every other kind
+            /// is returned unchanged.
             pub fn with_length(self, total: u32) -> Result<Self, ConfigError> {
                 match self {
                     $(Self::$v(s) => s.with_length(total).map(Self::$v),)*
@@ -173,7 +180,9 @@ macro_rules! schedules {
             ///   old ratio kept, `base_lr = max_lr · old_base_lr / old_max_lr`;
             /// * [`Constant`], [`Step`], [`MultiStep`], [`Exponential`],
             ///   [`Polynomial`], [`Linear`], [`ConstantFactor`], [`InverseTime`],
-            ///   [`CosineAnnealing`], [`WarmRestarts`]: `base_lr = max_lr`;
+            ///   [`CosineAnnealing`], [`WarmRestarts`], [`Wsd`], [`CosineWithWarmup`],
+            ///   [`CosineHardRestarts`], [`InverseSqrt`], [`PolynomialWithWarmup`],
+            ///   [`TimmCosine`], [`TimmTanh`], [`TimmPoly`]: `base_lr = max_lr`;
             /// * [`PiecewiseConstant`], which has no single peak: an error on
             ///   `max_lr`.
             pub fn with_peak(self, max_lr: F, min_lr: Option<F>) -> Result<Self, ConfigError> {
@@ -251,4 +260,23 @@ schedules! {
     OneCycle(OneCycle) = "one_cycle";
     /// [`PiecewiseConstant`] (Keras `PiecewiseConstantDecay`).
     PiecewiseConstant(PiecewiseConstant) = "piecewise_constant";
+    /// [`Wsd`] (warmup–stable–decay; HF `get_wsd_schedule`, whose
+    /// `SchedulerType` name `warmup_stable_decay` is accepted too).
+    Wsd(Wsd) = "wsd" | "warmup_stable_decay";
+    /// [`CosineWithWarmup`] (HF `get_cosine_schedule_with_warmup`; also accepted
+    /// as HF's `cosine_with_min_lr`).
+    CosineWithWarmup(CosineWithWarmup) = "cosine_with_warmup" | "cosine_with_min_lr";
+    /// [`CosineHardRestarts`] (HF `cosine_with_restarts`).
+    CosineHardRestarts(CosineHardRestarts) = "cosine_with_restarts" | "cosine_with_hard_restarts";
+    /// [`InverseSqrt`] (HF `inverse_sqrt`).
+    InverseSqrt(InverseSqrt) = "inverse_sqrt";
+    /// [`PolynomialWithWarmup`] (HF `get_polynomial_decay_schedule_with_warmup`,
+    /// HF's `polynomial`, which here names PyTorch `PolynomialLR`).
+    PolynomialWithWarmup(PolynomialWithWarmup) = "polynomial_with_warmup";
+    /// [`TimmCosine`] (timm `CosineLRScheduler`).
+    TimmCosine(TimmCosine) = "timm_cosine";
+    /// [`TimmTanh`] (timm `TanhLRScheduler`, timm's `tanh`).
+    TimmTanh(TimmTanh) = "timm_tanh" | "tanh";
+    /// [`TimmPoly`] (timm `PolyLRScheduler`, timm's `poly`).
+    TimmPoly(TimmPoly) = "timm_poly" | "poly";
 }

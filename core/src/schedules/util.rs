@@ -108,6 +108,14 @@ pub(crate) fn fu<F: Real>(v: u64) -> F {
     F::from_f64(v as f64)
 }
 
+/// HF transformers' linear warmup factor `t / max(1, W)` while `t < W`, else
+/// `None` (every `get_*_schedule_with_warmup` starts with it).
+#[inline]
+pub(crate) fn hf_warmup<F: Real>(t: u64, warmup: u32) -> Option<F> {
+    let w = u64::from(warmup);
+    (t < w).then(|| fu::<F>(t) / fu(w.max(1)))
+}
+
 /// The cosine weight `(1 + cos(π·p)) / 2` for `p ∈ [0, 1]`, evaluated as
 /// `sin²(π·(1 − p)/2)`, which is the same function but keeps full relative
 /// precision near `p = 1` (where `1 + cos` cancels), so `f32` stays within 1e-5 of
@@ -156,6 +164,9 @@ pub(crate) mod defaults {
     pub(crate) fn one<F: Real>() -> F {
         F::ONE
     }
+    pub(crate) fn half<F: Real>() -> F {
+        F::HALF
+    }
     pub(crate) fn tenth<F: Real>() -> F {
         F::from_f64(0.1)
     }
@@ -170,5 +181,14 @@ pub(crate) mod defaults {
     }
     pub(crate) fn five_u32() -> u32 {
         5
+    }
+    pub(crate) fn lr_end_hf<F: Real>() -> F {
+        F::from_f64(1e-7)
+    }
+    pub(crate) fn lb_timm<F: Real>() -> F {
+        F::from_f64(-7.0)
+    }
+    pub(crate) fn ub_timm<F: Real>() -> F {
+        F::from_f64(3.0)
     }
 }

@@ -140,6 +140,18 @@ pub struct TrainArgs {
     /// Continue the run in --out from its checkpoint (its configuration is reused).
     #[arg(long)]
     pub resume: bool,
+    /// Branch a warmup–stable–decay cooldown from the latest checkpoint of the stable-phase
+    /// run in DIR (a constant or wsd schedule) into the new directory --out; DIR is not
+    /// modified. Needs --cooldown.
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub from: Option<std::path::PathBuf>,
+    /// With --from: the decay's length, `N%` of the branched run's whole length (e.g. 20%)
+    /// or N epochs.
+    #[arg(long, value_name = "N%|EPOCHS", requires = "from")]
+    pub cooldown: Option<crate::cooldown::CooldownLength>,
+    /// With --from: the decay's shape: 1-sqrt | linear | cosine [default: 1-sqrt]
+    #[arg(long, value_name = "SHAPE", requires = "from")]
+    pub decay: Option<String>,
     /// Stop, with a checkpoint, after this many epochs of this invocation
     /// (continue later with --resume).
     #[arg(long, value_name = "N")]

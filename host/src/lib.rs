@@ -15,6 +15,7 @@ pub mod app;
 pub mod checkpoint;
 pub mod cli;
 pub mod config;
+pub mod cooldown;
 pub mod data;
 pub mod device;
 pub mod find;

@@ -101,7 +101,21 @@ impl OnDevice for TrainJob<'_> {
 /// With `--resume` the configuration, including the device, comes from the checkpoint
 /// (`--device` overrides the device).
 pub fn run(args: &TrainArgs) -> Result<Summary> {
-    let (device, start) = if args.resume {
+    let (device, start) = if let Some(from) = &args.from {
+        let ignored = resume::ignored_flags(args);
+        if !ignored.is_empty() {
+            eprintln!(
+                "lrate: warning: --from continues that run's configuration with a cooldown; ignoring {}",
+                ignored.join(", ")
+            );
+        }
+        let saved = crate::cooldown::branch(args, from)?;
+        let device = match &args.common.device {
+            Some(d) => d.parse()?,
+            None => saved.meta.common.device,
+        };
+        (device, Start::Resume(Box::new(saved)))
+    } else if args.resume {
         let ignored = resume::ignored_flags(args);
         if !ignored.is_empty() {
             eprintln!(

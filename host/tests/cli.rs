@@ -718,3 +718,139 @@ fn no_reliable_suggestion_is_an_error_with_the_reason() {
         assert!(!d.path().join("o/metrics.csv").exists(), "no step trained");
     }
 }
+
+#[test]
+fn cooldown_branches_from_a_stable_run_without_touching_it() {
+    let d = tempfile::tempdir().unwrap();
+    // The stable run: constant lr for 2 epochs (16 steps each), stopped after 1.
+    let mut a = RESUME.to_vec();
+    a.extend([
+        "5",
+        "--schedule",
+        "constant",
+        "--out",
+        "long",
+        "--stop-after",
+        "1",
+    ]);
+    ok(&lrate(d.path(), &a));
+    let long = d.path().join("long");
+    let before = std::fs::read(long.join("checkpoint.safetensors")).unwrap();
+    let metrics_before = std::fs::read(long.join("metrics.csv")).unwrap();
+
+    // 20 % of the branched run: 16 stable steps → 4 decay steps, rounded up to an epoch.
+    let s = ok(&lrate(
+        d.path(),
+        &[
+            "train",
+            "--from",
+            "long",
+            "--cooldown",
+            "20%",
+            "--out",
+            "cool",
+            "--no-progress",
+        ],
+    ));
+    assert_eq!(s["epochs"], 2);
+    assert_eq!(s["schedule"], "wsd-cooldown");
+    assert_eq!(
+        std::fs::read(long.join("checkpoint.safetensors")).unwrap(),
+        before
+    );
+    assert_eq!(
+        std::fs::read(long.join("metrics.csv")).unwrap(),
+        metrics_before
+    );
+
+    let (orig, cool) = (step_rows(&long), step_rows(&d.path().join("cool")));
+    assert_eq!(orig.steps.len(), 16);
+    assert_eq!(cool.steps.len(), 32);
+    for (x, y) in orig.steps.iter().zip(&cool.steps) {
+        assert_eq!(
+            (x.step, x.lr.to_bits(), x.loss.to_bits()),
+            (y.step, y.lr.to_bits(), y.loss.to_bits())
+        );
+    }
+    // The decay starts at the stable rate, falls monotonically and ends at 0 (1-sqrt).
+    assert_eq!(cool.steps[16].lr, 0.1);
+    for w in cool.steps[16..].windows(2) {
+        assert!(w[1].lr < w[0].lr, "{} then {}", w[0].lr, w[1].lr);
+    }
+    assert!(cool.steps[31].lr < 0.1 * 0.3);
+
+    // The branch is an ordinary run directory; the original can still be resumed.
+    let again = ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "cool", "--no-progress"],
+    ));
+    assert_eq!(again["steps"], 32);
+    let resumed = ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "long", "--no-progress"],
+    ));
+    assert_eq!(resumed["epochs"], 2);
+    assert_eq!(resumed["schedule"], "constant");
+
+    // Errors: no --cooldown, the same directory, a directory holding a run, a schedule with
+    // no stable phase.
+    fails(
+        &lrate(d.path(), &["train", "--from", "long", "--out", "x"]),
+        &["--cooldown"],
+    );
+    fails(
+        &lrate(
+            d.path(),
+            &[
+                "train",
+                "--from",
+                "long",
+                "--cooldown",
+                "1",
+                "--out",
+                "long",
+            ],
+        ),
+        &["never modified"],
+    );
+    fails(
+        &lrate(
+            d.path(),
+            &[
+                "train",
+                "--from",
+                "long",
+                "--cooldown",
+                "1",
+                "--out",
+                "cool",
+            ],
+        ),
+        &["already holds a run"],
+    );
+    let mut b = RESUME.to_vec();
+    b.extend(["5", "--out", "oc", "--stop-after", "1"]);
+    ok(&lrate(d.path(), &b));
+    fails(
+        &lrate(
+            d.path(),
+            &["train", "--from", "oc", "--cooldown", "1", "--out", "x"],
+        ),
+        &["no stable phase"],
+    );
+    // A bad length is a usage error (exit 2) from the command-line parser.
+    let o = lrate(
+        d.path(),
+        &[
+            "train",
+            "--from",
+            "long",
+            "--cooldown",
+            "150%",
+            "--out",
+            "y",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("below 100%"), "{}", stderr(&o));
+}

@@ -13,6 +13,7 @@ mod error;
 pub mod range_test;
 mod real;
 mod schedule;
+pub mod schedule_free;
 pub mod schedules;
 
 pub use error::{ConfigError, Problem};
@@ -23,6 +24,7 @@ pub use range_test::{
 };
 pub use real::Real;
 pub use schedule::Schedule;
+pub use schedule_free::{ScheduleFree, ScheduleFreeConfig, MAX_SF_EXPONENT};
 pub use schedules::*;
 
 /// The workspace README's Rust examples, compiled and run as doctests.

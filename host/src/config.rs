@@ -249,10 +249,7 @@ impl std::str::FromStr for Vary {
 impl OptimizerConfig {
     /// The family whose calibrated `near-min` factor applies.
     pub fn family(&self) -> OptimizerFamily {
-        match self.kind {
-            OptimizerKind::Sgd { .. } => OptimizerFamily::Sgd,
-            OptimizerKind::Adam { .. } => OptimizerFamily::Adam,
-        }
+        self.kind.family()
     }
 }
 

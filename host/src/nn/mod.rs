@@ -7,7 +7,8 @@
 //! from stable dfdx tensor ops (`gather` + `matmul` im2col convolution, `max` pooling,
 //! `normalize`). Every native kernel is tested against naive loops, finite differences and the
 //! portable version.
-//! [`models`] assembles the networks, [`optim`] holds the checkpointable SGD/Adam optimizers,
+//! [`models`] assembles the networks, [`optim`] holds the checkpointable optimizers (SGD, Adam,
+//! AdamW, schedule-free SGD / AdamW),
 //! [`init`] the PyTorch-style initialisers, [`model`] the [`Model`] that ties them together
 //! (training step, prediction, checkpoint state); `tape` holds the helpers native ops share.
 

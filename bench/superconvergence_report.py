@@ -671,7 +671,7 @@ def write_json(a, path):
     doc = {
         "data": public(exp.get("data")), "model": exp.get("model"), "batch": exp.get("batch"),
         "optimizer": exp.get("optimizer"), "quick": a["quick"],
-        "seed": a["seed"], "auto_seeds": a["seeds"],
+        "seed": a["seed"], "auto_seeds": a["seeds"], "seeds": a["seeds"],
         "seeds_note": (f"the range test and the 1cycle --max-lr auto runs ran once per seed of "
                        f"auto_seeds (mean, sample sd); everything else is one run at seed {a['seed']}"),
         "onecycle_auto": {str(e): auto_json(row) for e, row in a["auto"].items()},

@@ -48,18 +48,26 @@ pub struct CommonArgs {
     /// Mini-batch size [default: 128]
     #[arg(long, value_name = "N")]
     pub batch: Option<usize>,
-    /// Optimizer: sgd | adam [default: sgd]
+    /// Optimizer: sgd | adam | adamw | sf-sgd | sf-adamw (schedule-free SGD / AdamW, which
+    /// warm up and average on their own: use them with the `constant` schedule, their
+    /// default) [default: sgd]
     #[arg(long, value_name = "NAME")]
     pub optimizer: Option<String>,
     /// Nesterov momentum (SGD; also `nesterov = true` under `[optimizer]`)
     #[arg(long)]
     pub nesterov: bool,
-    /// Momentum (SGD) or β1 (Adam) where the schedule does not set one [default: 0.9]
+    /// Momentum (SGD), β1 (Adam, AdamW, sf-adamw) or β (sf-sgd) where the schedule does not
+    /// set one [default: 0.9]
     #[arg(long)]
     pub momentum: Option<f32>,
-    /// Weight decay: L2 added to the gradient (PyTorch `weight_decay`) [default: 5e-4]
+    /// Weight decay: L2 added to the gradient (PyTorch `weight_decay`; decoupled for adamw,
+    /// at y for sf-sgd / sf-adamw) [default: 5e-4; 0.01 for adamw and sf-adamw]
     #[arg(long, value_name = "WD")]
     pub weight_decay: Option<f32>,
+    /// sf-sgd / sf-adamw: linear warmup steps of the optimizer's own learning rate
+    /// (schedulefree's `warmup_steps`; also under `[optimizer]`) [default: 0]
+    #[arg(long, value_name = "N")]
+    pub warmup_steps: Option<u32>,
     /// Seed of the weights, the synthetic data, the shuffle and the augmentation [default: 0]
     #[arg(long)]
     pub seed: Option<u64>,
@@ -127,7 +135,7 @@ pub struct TrainArgs {
     /// Schedule: onecycle | onecycle-pytorch | clr | sgdr | step | multistep | cosine |
     /// exponential | constant | wsd | wsd-cosine | cosine-warmup | linear-warmup |
     /// inverse-sqrt | timm-cosine | tanh | poly (replaces the schedule table of the config
-    /// file) [default: onecycle]
+    /// file) [default: onecycle; constant for the schedule-free optimizers]
     #[arg(long, value_name = "NAME")]
     pub schedule: Option<String>,
     /// Peak learning rate, or `auto` to take it from a range test, or `schedule` to keep

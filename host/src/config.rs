@@ -17,9 +17,11 @@
 //! max_lr = "auto"        # or a number
 //!
 //! [optimizer]
-//! kind = "sgd"           # or "adam"
-//! momentum = 0.9
-//! weight_decay = 5e-4
+//! kind = "sgd"           # or "adam", "adamw", "sf-sgd", "sf-adamw"
+//! momentum = 0.9         # SGD momentum, Adam / AdamW β1, schedule-free β
+//! weight_decay = 5e-4    # default 0.01 for adamw and sf-adamw
+//! # beta2 = 0.999, eps = 1e-8                    (adam, adamw, sf-adamw)
+//! # warmup_steps = 0, r = 0, weight_lr_power = 2 (sf-sgd, sf-adamw; use schedule "constant")
 //!
 //! [find]
 //! start_lr = 1e-7
@@ -37,7 +39,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use lrate_core::RangeTestConfig;
+use lrate_core::{RangeTestConfig, ScheduleFreeConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{CommonArgs, TrainArgs};
@@ -93,7 +95,7 @@ pub enum MaxLrValue {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OptimizerSection {
-    /// `"sgd"` or `"adam"`.
+    /// `"sgd"`, `"adam"`, `"adamw"`, `"sf-sgd"` or `"sf-adamw"`.
     pub kind: Option<String>,
     /// Momentum / β1 where the schedule sets none.
     pub momentum: Option<f32>,
@@ -105,6 +107,12 @@ pub struct OptimizerSection {
     pub beta2: Option<f32>,
     /// Adam ε.
     pub eps: Option<f32>,
+    /// Schedule-free: linear warmup steps of the optimizer's own rate (default 0).
+    pub warmup_steps: Option<u32>,
+    /// Schedule-free: polynomial averaging exponent `r` (default 0).
+    pub r: Option<f32>,
+    /// Schedule-free: exponent of the lr in the averaging weight (default 2).
+    pub weight_lr_power: Option<f32>,
 }
 
 /// `[find]`.
@@ -162,9 +170,9 @@ impl FileConfig {
 /// (SGD) or β1 (Adam) used where the schedule sets none.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OptimizerConfig {
-    /// SGD or Adam, with weight decay, Nesterov, β2, ε.
+    /// SGD, Adam, AdamW or schedule-free SGD / AdamW, with their fixed hyper-parameters.
     pub kind: OptimizerKind,
-    /// Momentum (SGD) or β1 (Adam) where the schedule sets none.
+    /// Momentum (SGD), β1 (Adam, AdamW, sf-adamw) or β (sf-sgd) where the schedule sets none.
     pub momentum: f32,
 }
 
@@ -336,39 +344,103 @@ pub fn parse_rule(s: &str) -> Result<BoundsRule> {
     s.parse::<BoundsRule>().map_err(|e| anyhow!("{e}"))
 }
 
+/// The schedule-free settings `(warmup_steps, r, weight_lr_power)`, validated by lrate-core.
+fn resolve_schedule_free(a: &CommonArgs, f: &FileConfig) -> Result<(u32, f32, f32)> {
+    let o = &f.optimizer;
+    let warmup = a.warmup_steps.or(o.warmup_steps).unwrap_or(0);
+    let (r, p) = (o.r.unwrap_or(0.0), o.weight_lr_power.unwrap_or(2.0));
+    let mut c = ScheduleFreeConfig::new(1.0f32, warmup);
+    (c.r, c.weight_lr_power) = (r, p);
+    c.build()
+        .map_err(|e| anyhow!("[optimizer] {e} (schedule-free settings)"))?;
+    Ok((warmup, r, p))
+}
+
 fn resolve_optimizer(a: &CommonArgs, f: &FileConfig) -> Result<OptimizerConfig> {
     let name = a
         .optimizer
         .clone()
         .or(f.optimizer.kind.clone())
-        .unwrap_or_else(|| "sgd".into());
-    let weight_decay = a.weight_decay.or(f.optimizer.weight_decay).unwrap_or(5e-4);
+        .unwrap_or_else(|| "sgd".into())
+        .to_ascii_lowercase();
+    // Decoupled decay multiplies λ by the lr: PyTorch AdamW's default 0.01 is its scale.
+    let decoupled = matches!(name.as_str(), "adamw" | "sf-adamw");
+    let weight_decay = a
+        .weight_decay
+        .or(f.optimizer.weight_decay)
+        .unwrap_or(if decoupled { 0.01 } else { 5e-4 });
     if !(weight_decay.is_finite() && weight_decay >= 0.0) {
         bail!("weight_decay must be ≥ 0, got {weight_decay}");
     }
     let nesterov = a.nesterov || f.optimizer.nesterov.unwrap_or(false);
-    let kind = match name.to_ascii_lowercase().as_str() {
+    if nesterov && name != "sgd" {
+        bail!("nesterov applies to sgd only (optimizer `{name}`)");
+    }
+    let schedule_free = matches!(name.as_str(), "sf-sgd" | "sf-adamw");
+    let sf_set = [
+        (
+            "warmup_steps",
+            a.warmup_steps.is_some() || f.optimizer.warmup_steps.is_some(),
+        ),
+        ("r", f.optimizer.r.is_some()),
+        ("weight_lr_power", f.optimizer.weight_lr_power.is_some()),
+    ];
+    if let Some((opt, _)) = sf_set.iter().find(|(_, set)| *set && !schedule_free) {
+        bail!(
+            "{opt} applies to the schedule-free optimizers (sf-sgd, sf-adamw) only, not `{name}`"
+        );
+    }
+    // torch.optim.Adam's defaults: betas = (0.9, 0.999), eps = 1e-8 (also AdamW's and
+    // schedulefree's).
+    let beta2 = || check_unit("beta2", f.optimizer.beta2.unwrap_or(0.999));
+    let eps = || check_positive("eps", f.optimizer.eps.unwrap_or(1e-8));
+    let kind = match name.as_str() {
         "sgd" => OptimizerKind::Sgd {
             nesterov,
             weight_decay,
         },
-        "adam" => {
-            if nesterov {
-                bail!("nesterov applies to sgd only");
-            }
-            OptimizerKind::Adam {
-                // torch.optim.Adam's defaults: betas = (0.9, 0.999), eps = 1e-8.
-                beta2: check_unit("beta2", f.optimizer.beta2.unwrap_or(0.999))?,
-                eps: check_positive("eps", f.optimizer.eps.unwrap_or(1e-8))?,
+        "adam" => OptimizerKind::Adam {
+            beta2: beta2()?,
+            eps: eps()?,
+            weight_decay,
+        },
+        "adamw" => OptimizerKind::AdamW {
+            beta2: beta2()?,
+            eps: eps()?,
+            weight_decay,
+        },
+        "sf-sgd" => {
+            let (warmup_steps, r, weight_lr_power) = resolve_schedule_free(a, f)?;
+            OptimizerKind::SfSgd {
                 weight_decay,
+                warmup_steps,
+                r,
+                weight_lr_power,
             }
         }
-        o => bail!("unknown optimizer `{o}` (expected sgd or adam)"),
+        "sf-adamw" => {
+            let (warmup_steps, r, weight_lr_power) = resolve_schedule_free(a, f)?;
+            OptimizerKind::SfAdamW {
+                beta2: beta2()?,
+                eps: eps()?,
+                weight_decay,
+                warmup_steps,
+                r,
+                weight_lr_power,
+            }
+        }
+        o => bail!(
+            "unknown optimizer `{o}` (expected one of: {})",
+            OptimizerKind::NAMES.join(", ")
+        ),
     };
     let momentum = check_unit(
         "momentum",
         a.momentum.or(f.optimizer.momentum).unwrap_or(0.9),
     )?;
+    if schedule_free && momentum == 0.0 {
+        bail!("{name} needs momentum (β) in (0, 1): its evaluation point x = lerp(y, z, 1 − 1/β)");
+    }
     Ok(OptimizerConfig { kind, momentum })
 }
 
@@ -477,6 +549,16 @@ pub struct TrainOptions {
     pub schedule: ScheduleSource,
 }
 
+/// The schedule of a run that names none: `constant` for the schedule-free optimizers
+/// (they warm up and average on their own), else `onecycle`.
+pub fn default_schedule(kind: OptimizerKind) -> &'static str {
+    if kind.is_schedule_free() {
+        "constant"
+    } else {
+        "onecycle"
+    }
+}
+
 /// Merges defaults, the `--config` file and the flags of `lrate train`.
 pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
     let f = FileConfig::read_opt(a.common.config.as_deref())?;
@@ -507,9 +589,12 @@ pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
             })?;
             ScheduleSource::Table(Box::new(any))
         }
-        (None, None) => {
-            ScheduleSource::Named(f.run.schedule.clone().unwrap_or_else(|| "onecycle".into()))
-        }
+        (None, None) => ScheduleSource::Named(
+            f.run
+                .schedule
+                .clone()
+                .unwrap_or_else(|| default_schedule(common.optimizer.kind).into()),
+        ),
     };
     if let (ScheduleSource::Named(_), MaxLr::FromSchedule) = (&schedule, max_lr) {
         bail!("--max-lr schedule needs a [schedule] table in the config file");
@@ -585,5 +670,71 @@ mod tests {
             ..CommonArgs::default()
         });
         assert!(resolve_train(&a).is_err());
+    }
+
+    #[test]
+    fn every_optimizer_resolves_and_bad_settings_are_errors() {
+        let d = tempfile::tempdir().unwrap();
+        let with = |toml: &str, optimizer: Option<&str>| {
+            let p = d.path().join("o.toml");
+            std::fs::write(&p, toml).unwrap();
+            let mut a = TrainArgs::default();
+            a.common.config = Some(p);
+            a.common.optimizer = optimizer.map(String::from);
+            resolve_train(&a)
+        };
+        for name in OptimizerKind::NAMES {
+            let o = with("", Some(name)).unwrap();
+            assert_eq!(o.common.optimizer.kind.name(), name);
+            let want = if name.starts_with("sf-") {
+                "constant"
+            } else {
+                "onecycle"
+            };
+            assert_eq!(o.schedule, ScheduleSource::Named(want.into()), "{name}");
+        }
+        let o = with(
+            "[optimizer]\nkind = \"sf-adamw\"\nwarmup_steps = 20\nr = 0.5\nweight_lr_power = 1.0\nbeta2 = 0.99\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            o.common.optimizer.kind,
+            OptimizerKind::SfAdamW {
+                beta2: 0.99,
+                eps: 1e-8,
+                weight_decay: 0.01,
+                warmup_steps: 20,
+                r: 0.5,
+                weight_lr_power: 1.0,
+            }
+        );
+        assert_eq!(
+            o.common.find.rule,
+            BoundsRule::for_optimizer(OptimizerFamily::Adam)
+        );
+        let o = with("[optimizer]\nkind = \"SF-SGD\"\n", None).unwrap();
+        assert_eq!(o.common.optimizer.kind.family(), OptimizerFamily::Sgd);
+        let mut a = TrainArgs::default();
+        a.common.optimizer = Some("sf-sgd".into());
+        a.common.warmup_steps = Some(7);
+        assert!(matches!(
+            resolve_train(&a).unwrap().common.optimizer.kind,
+            OptimizerKind::SfSgd {
+                warmup_steps: 7,
+                ..
+            }
+        ));
+        let err = |toml: &str, opt: Option<&str>| format!("{:#}", with(toml, opt).unwrap_err());
+        assert!(err("", Some("lion")).contains("sf-adamw"));
+        assert!(err("[optimizer]\nwarmup_steps = 5\n", Some("adamw")).contains("schedule-free"));
+        assert!(err("[optimizer]\nr = -1.0\n", Some("sf-sgd")).contains("`r`"));
+        assert!(
+            err("[optimizer]\nweight_lr_power = 100.0\n", Some("sf-adamw"))
+                .contains("weight_lr_power")
+        );
+        assert!(err("[optimizer]\nmomentum = 0.0\n", Some("sf-sgd")).contains("momentum"));
+        assert!(err("[optimizer]\nnesterov = true\n", Some("adamw")).contains("nesterov"));
+        assert!(err("[optimizer]\nbeta2 = 1.0\n", Some("sf-adamw")).contains("beta2"));
     }
 }

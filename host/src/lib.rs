@@ -8,7 +8,8 @@
 //!   config file, once into typed options; [`app`] dispatches the subcommands.
 //! * A run's state is [`resume::RunState`]; [`checkpoint`] is the file format, [`meta`] its
 //!   metadata, [`resume`] saving and loading, [`stop`] the ways a run ends early.
-//! * Data loaders live in [`data`], the networks in [`nn`], the devices in [`device`].
+//! * Data loaders live in [`data`], the networks in [`nn`], the devices in [`device`];
+//!   [`eval_point`] evaluates schedule-free runs at their evaluation point.
 
 pub mod allocator;
 pub mod app;
@@ -18,6 +19,7 @@ pub mod config;
 pub mod cooldown;
 pub mod data;
 pub mod device;
+pub mod eval_point;
 pub mod find;
 pub mod interrupt;
 pub mod meta;

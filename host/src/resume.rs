@@ -151,6 +151,7 @@ pub fn ignored_flags(a: &TrainArgs) -> Vec<&'static str> {
         ("--nesterov", c.nesterov),
         ("--momentum", c.momentum.is_some()),
         ("--weight-decay", c.weight_decay.is_some()),
+        ("--warmup-steps", c.warmup_steps.is_some()),
         ("--seed", c.seed.is_some()),
         ("--limit-train", c.limit_train.is_some()),
         ("--limit-test", c.limit_test.is_some()),

@@ -13,10 +13,12 @@ use anyhow::{bail, Context, Result};
 use lrate_core::Schedule;
 use serde::Serialize;
 
+use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::config::{self, MaxLr, TrainOptions};
 use crate::data::{batch, Split};
 use crate::device::{with_device, OnDevice};
+use crate::eval_point::{self, BnBatches};
 use crate::find;
 use crate::interrupt;
 use crate::meta::{self, Meta};
@@ -32,6 +34,11 @@ pub use crate::stop::Stop;
 
 /// File name of the training plot (a PNG of the same name is written beside it).
 pub const PLOT: &str = "training.svg";
+/// File name of the final weights, written when a run finishes: the model tensors its last
+/// evaluation used (for schedule-free optimizers the evaluation point `x` with the BN
+/// statistics recomputed there; else the trained weights), in the checkpoint format
+/// without optimizer state.
+pub const WEIGHTS: &str = "weights.safetensors";
 /// Batch size used for evaluation.
 pub const EVAL_BATCH: usize = 256;
 
@@ -64,7 +71,15 @@ pub struct Summary {
     pub out: PathBuf,
 }
 
-/// Test accuracy in `[0, 1]`.
+/// The momentum (SGD) or β₁ of the last step taken: the β of a schedule-free evaluation point.
+pub fn eval_beta<D: NnDevice>(st: &RunState<D>) -> f32 {
+    st.sched
+        .momentum(st.meta.step.saturating_sub(1))
+        .unwrap_or(st.meta.common.optimizer.momentum)
+}
+
+/// Test accuracy in `[0, 1]` of the model as it is (see [`evaluate_run`] for a run's
+/// evaluation, which uses the optimizer's evaluation point).
 pub fn evaluate<D: NnDevice>(model: &Model<D>, split: &Split) -> Result<f32> {
     let pred = model
         .try_predict(&split.test.images, EVAL_BATCH)
@@ -75,6 +90,31 @@ pub fn evaluate<D: NnDevice>(model: &Model<D>, split: &Split) -> Result<f32> {
         .filter(|(p, l)| p == l)
         .count();
     Ok(ok as f32 / split.test.len().max(1) as f32)
+}
+
+/// Test accuracy of the run at its evaluation point (schedule-free: `x`, with the BN statistics
+/// recomputed there from the first batches of `order`, epoch `epoch`'s; see [`eval_point`]),
+/// and, when `keep` is set, the model tensors it used. The run itself is left unchanged.
+pub fn evaluate_run<D: NnDevice>(
+    st: &mut RunState<D>,
+    split: &Split,
+    order: &[usize],
+    epoch: u32,
+    keep: bool,
+) -> Result<(f32, Option<Vec<crate::nn::NamedTensor>>)> {
+    let beta = eval_beta(st);
+    let c = &st.meta.common;
+    let bn = BnBatches {
+        ds: &split.train,
+        order,
+        batch: c.batch,
+        augment: split.augment,
+        seed: c.seed,
+        epoch: epoch as usize,
+    };
+    eval_point::at_eval_point(&mut st.model, &st.opt, beta, &bn, |m| {
+        Ok((evaluate(m, split)?, keep.then(|| m.state())))
+    })
 }
 
 /// How a run starts: from resolved options, or from a checkpoint.
@@ -181,6 +221,14 @@ pub fn start<D: NnDevice>(
         }
     };
     let (name, sched) = sched::for_training(&o.schedule, peak, total, steps_per_epoch)?;
+    let kind = c.optimizer.kind;
+    if kind.is_schedule_free() && !name.eq_ignore_ascii_case("constant") {
+        eprintln!(
+            "lrate: note: {} warms up and averages on its own; the `{name}` schedule scales its \
+             base lr on top (schedule-free runs normally use the `constant` schedule)",
+            kind.name()
+        );
+    }
     // A `[schedule]` table keeps its own learning rates: its peak is read off the schedule.
     let max_lr = peak.map_or_else(|| sched.peak(total), |p| p.max_lr);
     let meta = Meta {
@@ -331,7 +379,8 @@ pub fn train_epoch<D: NnDevice>(
         }
     }
     pb.finish_and_clear();
-    let test_acc = evaluate(&st.model, split)?;
+    let last = epoch + 1 >= epochs;
+    let (test_acc, weights) = evaluate_run(st, split, &order, epoch, last)?;
     let row = EpochRow {
         epoch,
         step: st.meta.step,
@@ -345,6 +394,14 @@ pub fn train_epoch<D: NnDevice>(
     st.meta.finished = st.meta.epoch >= epochs;
     st.meta.total_seconds = out.total_seconds();
     st.meta.rng = Meta::rng_note(seed, st.meta.epoch, 0);
+    if let Some(model) = weights {
+        let w = Checkpoint {
+            meta: serde_json::to_string(&st.meta)?,
+            model,
+            optimizer: Vec::new(),
+        };
+        w.save(&out.dir.join(WEIGHTS))?;
+    }
     Ok(row)
 }
 
@@ -359,6 +416,7 @@ fn run_on<D: NnDevice>(dev: &D, args: &TrainArgs, start_from: Start) -> Result<S
             let split = o.common.load_data()?;
             // A fresh run must not leave an older run's checkpoint behind as "last good".
             let _ = std::fs::remove_file(dir.join(CHECKPOINT));
+            let _ = std::fs::remove_file(dir.join(WEIGHTS));
             let st = start(dev, *o, &split, hide, t0)?;
             (st, split, dir, 0.0)
         }
@@ -440,6 +498,7 @@ fn run_on<D: NnDevice>(dev: &D, args: &TrainArgs, start_from: Start) -> Result<S
 mod tests {
     use super::*;
     use crate::cli::{CommonArgs, TrainArgs};
+    use crate::metrics::Metrics;
 
     fn tiny(max_lr: &str) -> (TrainOptions, Split) {
         let a = TrainArgs {
@@ -498,5 +557,64 @@ mod tests {
         let mean = st.metrics.steps.iter().map(|r| r.loss).sum::<f32>() / 3.0;
         assert!((e.train_loss - mean).abs() < 1e-5);
         assert_eq!(e.test_acc, evaluate(&st.model, &split).unwrap());
+    }
+
+    /// A schedule-free run (sf-sgd, a BN network) stopped after one epoch and resumed is bit
+    /// for bit the uninterrupted run: weights y, optimizer z and step, BN statistics, every
+    /// step's loss, the evaluation at x and the exported weights.
+    #[test]
+    fn a_resumed_schedule_free_run_is_bit_identical() {
+        let d = tempfile::tempdir().unwrap();
+        let args = |out: &str, stop_after: Option<u32>, resume: bool| TrainArgs {
+            common: CommonArgs {
+                model: Some("cnn-s".into()),
+                batch: Some(32),
+                limit_train: Some(96),
+                limit_test: Some(40),
+                optimizer: Some("sf-sgd".into()),
+                warmup_steps: Some(2),
+                out: Some(d.path().join(out)),
+                no_progress: true,
+                ..CommonArgs::default()
+            },
+            max_lr: Some(MaxLr::Fixed(0.05)),
+            epochs: Some(3),
+            stop_after,
+            resume,
+            ..TrainArgs::default()
+        };
+        let full = run(&args("straight", None, false)).unwrap();
+        assert_eq!(full.schedule, "constant");
+        let half = run(&args("split", Some(1), false)).unwrap();
+        assert_eq!(half.epochs, 1);
+        assert!(!d.path().join("split").join(WEIGHTS).exists());
+        let resumed = run(&args("split", None, true)).unwrap();
+        assert_eq!((full.epochs, resumed.epochs), (3, 3));
+        assert_eq!(full.test_acc.to_bits(), resumed.test_acc.to_bits());
+
+        let bits = |t: &[crate::nn::NamedTensor]| -> Vec<(String, Vec<u32>)> {
+            t.iter()
+                .map(|(n, _, v)| (n.clone(), v.iter().map(|x| x.to_bits()).collect()))
+                .collect()
+        };
+        let load = |run: &str, f: &str| Checkpoint::load(&d.path().join(run).join(f)).unwrap();
+        for f in [CHECKPOINT, WEIGHTS] {
+            let (a, b) = (load("straight", f), load("split", f));
+            assert_eq!(bits(&a.model), bits(&b.model), "{f}: model");
+            assert_eq!(bits(&a.optimizer), bits(&b.optimizer), "{f}: optimizer");
+        }
+        let ck = load("straight", CHECKPOINT);
+        assert!(ck.optimizer.iter().any(|t| t.0.starts_with("optim.sf.z.")));
+        // The exported weights are x (with BN statistics at x), not the training point y.
+        let w = load("straight", WEIGHTS);
+        assert!(w.optimizer.is_empty());
+        assert_ne!(bits(&w.model), bits(&ck.model));
+        let m = |run: &str| Metrics::read(&d.path().join(run).join(METRICS)).unwrap();
+        let (a, b) = (m("straight"), m("split"));
+        assert_eq!(a.steps, b.steps);
+        let acc =
+            |m: &Metrics| -> Vec<u32> { m.epochs.iter().map(|e| e.test_acc.to_bits()).collect() };
+        assert_eq!(acc(&a), acc(&b));
+        assert!(a.steps.iter().all(|r| r.lr == 0.05));
     }
 }

@@ -197,3 +197,32 @@ fn a_flat_or_exploding_sweep_has_no_reliable_suggestion() {
         assert!(msg.contains("hint:"));
     }
 }
+
+/// The range test sweeps the base lr of every optimizer (schedule-free ones included, with
+/// `--verify`'s trials) and leaves the model as it was.
+#[test]
+fn the_range_test_runs_with_every_optimizer() {
+    let split = split(512);
+    for name in crate::nn::OptimizerKind::NAMES {
+        let c = common(CommonArgs {
+            optimizer: Some(name.into()),
+            repeats: Some(1),
+            start_lr: Some(1e-3),
+            verify: name == "sf-sgd",
+            ..CommonArgs::default()
+        });
+        assert_eq!(c.optimizer.kind.name(), name);
+        let dev = Cpu::default();
+        let mut model = c.build_model(&split, &dev).unwrap();
+        let before = hash(&model.state());
+        let o = range_test(&mut model, &dev, &split, &c, RunSize { epochs: 4 }, true).unwrap();
+        assert_eq!(hash(&model.state()), before, "{name}");
+        assert!(o.batches >= 10, "{name}: {} batches", o.batches);
+        assert!(o.rows.windows(2).all(|w| w[1].lr > w[0].lr), "{name}");
+        assert!(o.rows[0].raw_loss.is_some_and(f32::is_finite), "{name}");
+        if name == "sf-sgd" && o.pick.is_some() {
+            let v = o.verify.as_ref().expect("--verify ran");
+            assert!(v.trials.iter().all(|t| (0.0..=1.0).contains(&t.val_acc)));
+        }
+    }
+}

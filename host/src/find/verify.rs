@@ -6,13 +6,18 @@
 //! training set it did not see (never the test set). All trials together, with their
 //! evaluations (a forward pass counted as a third of a training step), stay within
 //! [`BUDGET`] of one full run's compute.
+//!
+//! With a schedule-free optimizer (which warms up and averages on its own) a trial runs a
+//! constant `max_lr` instead of 1cycle and is scored at the optimizer's evaluation point `x`,
+//! with the BN statistics recomputed there ([`crate::eval_point`]).
 
 use anyhow::{anyhow, Context, Result};
-use lrate_core::{OneCycle, Schedule};
+use lrate_core::{ConstantConfig, OneCycle, Schedule};
 use serde::Serialize;
 
 use crate::config::CommonConfig;
 use crate::data::{batch, Split};
+use crate::eval_point::{at_eval_point, BnBatches};
 use crate::nn::{Model, NnDevice, Optimizer};
 use crate::progress;
 
@@ -113,15 +118,25 @@ fn trials<D: NnDevice>(
         model
             .load_state(initial)
             .context("--verify: initial weights")?;
-        let sched = OneCycle::pytorch(max_lr, steps).map_err(|e| anyhow!("--verify: {e}"))?;
+        let sched: Box<dyn Schedule<f32>> = if c.optimizer.kind.is_schedule_free() {
+            Box::new(
+                ConstantConfig::new(max_lr)
+                    .build()
+                    .map_err(|e| anyhow!("--verify: {e}"))?,
+            )
+        } else {
+            Box::new(OneCycle::pytorch(max_lr, steps).map_err(|e| anyhow!("--verify: {e}"))?)
+        };
         let mut opt = Optimizer::new(c.optimizer.kind);
         let mut tail = Vec::new();
         let per_pass = (train_idx.len() / c.batch).max(1);
         let mut order = Vec::new();
+        let mut order_pass = 0;
         for s in 0..steps {
             let (pass, b) = (s as usize / per_pass, s as usize % per_pass);
             // A pass's order once, at its first batch (the trial subset, reshuffled per pass).
             if b == 0 {
+                order_pass = pass;
                 order = batch::epoch_order(train_idx.len(), c.seed ^ SALT, pass + 1)
                     .into_iter()
                     .map(|i| train_idx[i])
@@ -137,9 +152,20 @@ fn trials<D: NnDevice>(
             }
             pb.inc(1);
         }
-        let pred = model
-            .try_predict(&val.x, 256)
-            .context("--verify evaluation")?;
+        let bn = BnBatches {
+            ds: tr,
+            order: &order,
+            batch: c.batch,
+            augment: split.augment,
+            seed: c.seed ^ SALT,
+            epoch: order_pass,
+        };
+        let beta = sched
+            .momentum(steps.saturating_sub(1))
+            .unwrap_or(c.optimizer.momentum);
+        let pred = at_eval_point(model, &opt, beta, &bn, |m| {
+            m.try_predict(&val.x, 256).context("--verify evaluation")
+        })?;
         let ok = pred.iter().zip(&val.labels).filter(|(p, l)| p == l).count();
         out.push(Trial {
             max_lr,

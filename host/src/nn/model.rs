@@ -11,6 +11,10 @@ use super::{
     Optimizer,
 };
 
+mod eval_point;
+
+pub use eval_point::TrainPoint;
+
 /// A network with its parameters and BN running statistics on device `D`.
 pub struct Model<D: NnDevice> {
     kind: ModelKind,

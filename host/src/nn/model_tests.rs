@@ -224,3 +224,75 @@ fn training_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+/// Schedule-free: the model moves to x and back to y bit for bit, BN statistics included,
+/// and a BN pass recomputes the statistics without touching the weights.
+#[test]
+fn eval_point_round_trips_exactly() {
+    let dev = Cpu::default();
+    let mut m = Model::new(ModelKind::CnnS, (1, 8, 8), 4, 3, &dev);
+    let (x, y) = quadrants(16, 5);
+    assert!(
+        m.enter_eval_point(&sgd(), 0.9).is_none(),
+        "not schedule-free"
+    );
+    let mut opt = Optimizer::new(OptimizerKind::SfSgd {
+        weight_decay: 5e-4,
+        warmup_steps: 2,
+        r: 0.0,
+        weight_lr_power: 2.0,
+    });
+    assert!(
+        m.enter_eval_point(&opt, 0.9).is_none(),
+        "no step yet: x = y"
+    );
+    for _ in 0..4 {
+        m.try_train_step(&x, &y, &mut opt, 0.1, 0.9).unwrap();
+    }
+    let before = m.state();
+    assert!(m.has_batchnorm());
+    let saved = m.enter_eval_point(&opt, 0.9).expect("schedule-free");
+    let at_x = m.state();
+    // Parameters moved to x (BN statistics not yet).
+    let w = |s: &[NamedTensor], n: &str| s.iter().find(|t| t.0 == n).unwrap().2.clone();
+    assert_ne!(w(&at_x, "fc.weight"), w(&before, "fc.weight"));
+    let mean = |s: &[NamedTensor]| {
+        s.iter()
+            .find(|t| t.0.ends_with("running_mean"))
+            .unwrap()
+            .2
+            .clone()
+    };
+    assert_eq!(mean(&at_x), mean(&before));
+    let params_x: Vec<_> = at_x
+        .iter()
+        .filter(|t| !t.0.contains(".bn."))
+        .cloned()
+        .collect();
+    m.try_bn_pass(&x[..8 * 64], 0).unwrap();
+    m.try_bn_pass(&x[8 * 64..], 1).unwrap();
+    let after = m.state();
+    assert_ne!(mean(&after), mean(&at_x));
+    let params_after: Vec<_> = after
+        .iter()
+        .filter(|t| !t.0.contains(".bn."))
+        .cloned()
+        .collect();
+    assert_eq!(params_after, params_x, "a BN pass changes no weight");
+    assert!(m.try_bn_pass(&x[..10], 0).is_err());
+    m.leave_eval_point(saved);
+    let bits = |s: &[NamedTensor]| -> Vec<u32> {
+        s.iter()
+            .flat_map(|t| t.2.iter().map(|v| v.to_bits()))
+            .collect()
+    };
+    assert_eq!(bits(&m.state()), bits(&before));
+    // Training continues from y (the device copies were restored too).
+    let mut opt2 = opt.clone();
+    let mut fresh = Model::new(ModelKind::CnnS, (1, 8, 8), 4, 3, &dev);
+    fresh.load_state(&before).unwrap();
+    let l1 = m.try_train_step(&x, &y, &mut opt, 0.1, 0.9).unwrap();
+    let l2 = fresh.try_train_step(&x, &y, &mut opt2, 0.1, 0.9).unwrap();
+    assert_eq!(l1.to_bits(), l2.to_bits());
+    assert_eq!(bits(&m.state()), bits(&fresh.state()));
+}

@@ -24,9 +24,10 @@ use crate::sched::{core, Any, RunSchedule};
 /// How long the decay is: `--cooldown`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum CooldownLength {
-    /// `N%`: this share of the branched run's whole length (Hägele et al. use 20 %): with the
-    /// checkpoint at step `s`, `D = s · f / (1 − f)` steps, rounded up to the end of an epoch.
-    Share(f32),
+    /// `N%`: this percentage `p` of the branched run's whole length (Hägele et al. use 20 %):
+    /// with the checkpoint at step `s`, `D = s · p / (100 − p)` steps, rounded up to the end
+    /// of an epoch.
+    Percent(f64),
     /// `N`: this many epochs from the checkpoint (the decay ends at an epoch's end).
     Epochs(u32),
 }
@@ -38,11 +39,11 @@ impl std::str::FromStr for CooldownLength {
             anyhow!("--cooldown must be a share like `20%` (of the branched run) or a number of epochs, got `{s}`")
         };
         if let Some(p) = s.trim().strip_suffix('%') {
-            let v: f32 = p.trim().parse().map_err(|_| bad())?;
+            let v: f64 = p.trim().parse().map_err(|_| bad())?;
             if !(v > 0.0 && v < 100.0) {
                 bail!("--cooldown {s}: the share must be above 0% and below 100%");
             }
-            return Ok(CooldownLength::Share(v / 100.0));
+            return Ok(CooldownLength::Percent(v));
         }
         let n: u32 = s.trim().parse().map_err(|_| bad())?;
         if n == 0 {
@@ -110,9 +111,8 @@ fn decay_steps(len: CooldownLength, s: u32, spe: u32) -> Result<(u32, u32)> {
     let spe = u64::from(spe.max(1));
     let s64 = u64::from(s);
     let wanted = match len {
-        CooldownLength::Share(f) => {
-            ((s64 as f64) * f64::from(f) / (1.0 - f64::from(f))).ceil() as u64
-        }
+        // s·p/(100 − p), with a tolerance so that 800 steps at 20 % give 200, not 201.
+        CooldownLength::Percent(p) => ((s64 as f64) * p / (100.0 - p) - 1e-9).ceil() as u64,
         CooldownLength::Epochs(n) => u64::from(n) * spe - s64 % spe,
     }
     .max(1);
@@ -209,7 +209,7 @@ mod tests {
     fn lengths_parse_and_round_to_epochs() {
         assert_eq!(
             "20%".parse::<CooldownLength>().unwrap(),
-            CooldownLength::Share(0.2)
+            CooldownLength::Percent(20.0)
         );
         assert_eq!(
             "3".parse::<CooldownLength>().unwrap(),
@@ -220,12 +220,12 @@ mod tests {
         }
         // 20 % of the branched run: 800 stable steps → 200 decay steps.
         assert_eq!(
-            decay_steps(CooldownLength::Share(0.2), 800, 100).unwrap(),
+            decay_steps(CooldownLength::Percent(20.0), 800, 100).unwrap(),
             (200, 10)
         );
         // Rounded up to the end of an epoch.
         assert_eq!(
-            decay_steps(CooldownLength::Share(0.2), 800, 150).unwrap(),
+            decay_steps(CooldownLength::Percent(20.0), 800, 150).unwrap(),
             (250, 7)
         );
         // Epochs from a mid-epoch checkpoint end at an epoch's end.

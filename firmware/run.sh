@@ -3,7 +3,8 @@
 # log. The exit status is the firmware's: 0 only if fine-tuning gained >= 10 pp
 # within the RAM and flash budgets.
 #
-#   firmware/run.sh            # from anywhere; DEFMT_LOG=debug for the full curve
+#   firmware/run.sh                       # from anywhere; DEFMT_LOG=debug for the full curve
+#   firmware/run.sh --features sf-sgd     # the schedule-free SGD image (extra args go to cargo build)
 #
 # Needs: rustup target thumbv7em-none-eabihf, qemu-system-arm, defmt-print
 # (`cargo install defmt-print --locked`).
@@ -12,7 +13,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 export DEFMT_LOG="${DEFMT_LOG:-info}"
-CARGO_TARGET_DIR="$target_dir" cargo build -p lrate-firmware --release --target thumbv7em-none-eabihf
+CARGO_TARGET_DIR="$target_dir" cargo build -p lrate-firmware --release --target thumbv7em-none-eabihf "$@"
 elf="$target_dir/thumbv7em-none-eabihf/release/lrate-firmware"
 decoder="$(command -v defmt-print || true)"
 if [ -z "$decoder" ]; then decoder="${CARGO_HOME:-$HOME/.cargo}/bin/defmt-print"; fi

@@ -1,12 +1,20 @@
 //! The Cortex-M4F firmware, end to end: build it, run it in QEMU (mps2-an386) with a
-//! timeout, decode its defmt log and check what it claims.
+//! timeout, decode its defmt log and check what it claims — once per fine-tuning
+//! optimizer: the default image (CLR SGD) and the `sf-sgd` image (schedule-free
+//! SGD), built one after the other and run in QEMU side by side.
 //!
-//! Asserts: exit status success; accuracy on the shifted domain gained ≥ 10 pp;
+//! Asserts, for each image: exit status success; the image ran its optimizer;
+//! accuracy on the shifted domain gained ≥ 10 pp;
 //! the range test picked finite bounds (0 < base_lr < max_lr); static RAM + peak
 //! stack ≤ 64 KiB (logged by the firmware, cross-checked against the ELF's
 //! section sizes); flash ≤ 256 KiB (ELF); the step cost was measured and the
 //! instruction counter is deterministic (the calibration loop of 200 000
 //! instructions reads exactly 5000 SysTick ticks under `-icount shift=0`).
+//! Across the two: the same number of fine-tuning steps and the same static RAM
+//! (schedule-free SGD keeps `z` in the momentum buffer). Prints a `COMPARISON`
+//! line: accuracy before → after, static RAM, flash and instructions per step of
+//! each (the step's feature pass + update, plus the mean cost of its scalar
+//! schedule).
 //!
 //! Needs `qemu-system-arm`, `defmt-print` (PATH, `$CARGO_HOME/bin`,
 //! `~/.cargo/bin` or `target/tools/bin`) and the `thumbv7em-none-eabihf` target.
@@ -14,7 +22,7 @@
 //! installs all three.
 //!
 //! A passing run prints the firmware's `RESULT` and `PASS` lines; the whole
-//! decoded log is printed when the test fails after QEMU ran.
+//! decoded log of an image is printed when the test fails on it after QEMU ran.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -43,6 +51,9 @@ fn find_defmt_print(root: &Path) -> Option<PathBuf> {
     }
     if let Some(h) = std::env::var_os("HOME") {
         dirs.push(PathBuf::from(h).join(".cargo/bin"));
+    }
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        dirs.push(PathBuf::from(t).join("tools/bin"));
     }
     dirs.push(root.join("target/tools/bin"));
     dirs.push(root.join("target/bin"));
@@ -132,6 +143,216 @@ impl Drop for LogOnFailure<'_> {
     }
 }
 
+/// One firmware image: its name in the log, its cargo features.
+struct Variant {
+    optimizer: &'static str,
+    features: &'static [&'static str],
+}
+
+const VARIANTS: [Variant; 2] = [
+    Variant {
+        optimizer: "clr-sgd",
+        features: &[],
+    },
+    Variant {
+        optimizer: "sf-sgd",
+        features: &["--features", "sf-sgd"],
+    },
+];
+
+/// What one image's run measured (after its checks passed).
+#[derive(Debug)]
+struct Measured {
+    before: f64,
+    after: f64,
+    steps: u64,
+    static_ram: u64,
+    flash: u64,
+    step_instructions: u64,
+    schedule_instructions: u64,
+}
+
+impl Measured {
+    fn per_step(&self) -> u64 {
+        self.step_instructions + self.schedule_instructions
+    }
+}
+
+/// Builds `v` into `target_dir` and copies the ELF to a name of its own (the
+/// other variant's build overwrites cargo's output).
+fn build(root: &Path, target_dir: &Path, v: &Variant) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .current_dir(root)
+        .env("DEFMT_LOG", "info")
+        .env("CARGO_TARGET_DIR", target_dir)
+        .args([
+            "build",
+            "-p",
+            "lrate-firmware",
+            "--release",
+            "--target",
+            TARGET,
+        ])
+        .args(v.features)
+        .status()
+        .expect("run cargo build");
+    assert!(status.success(), "firmware build ({}) failed", v.optimizer);
+    let built = target_dir.join(TARGET).join("release/lrate-firmware");
+    let elf = target_dir.join(format!("lrate-firmware-{}.elf", v.optimizer));
+    std::fs::copy(&built, &elf).expect("copy the ELF");
+    elf
+}
+
+/// Runs `elf` in QEMU and decodes its log: (exit status, decoded log).
+fn run_qemu(qemu: &Path, decoder: &Path, elf: &Path) -> (std::process::ExitStatus, String) {
+    let started = Instant::now();
+    let mut child = Command::new(qemu)
+        .args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic"])
+        .args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+        ])
+        .arg("-kernel")
+        .arg(elf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start qemu-system-arm");
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        stdout.read_to_end(&mut buf).map(|_| buf)
+    });
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait for qemu") {
+            break s;
+        }
+        if started.elapsed() > QEMU_TIMEOUT {
+            child.kill().ok();
+            child.wait().ok();
+            panic!(
+                "QEMU did not finish within {QEMU_TIMEOUT:?} ({})",
+                elf.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let raw = reader.join().unwrap().expect("read qemu output");
+    eprintln!(
+        "QEMU ran {:.1} s ({})",
+        started.elapsed().as_secs_f64(),
+        elf.display()
+    );
+
+    let mut dec = Command::new(decoder)
+        .arg("-e")
+        .arg(elf)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start defmt-print");
+    dec.stdin
+        .take()
+        .unwrap()
+        .write_all(&raw)
+        .expect("feed defmt-print");
+    let out = dec.wait_with_output().expect("defmt-print");
+    (status, String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+/// Every per-image assertion; returns the figures for the comparison.
+fn check(v: &Variant, elf: &Path, status: std::process::ExitStatus, log: &str) -> Measured {
+    let _full_log = LogOnFailure(log);
+    for line in log
+        .lines()
+        .filter(|l| l.contains("RESULT") || l.contains("PASS:"))
+    {
+        eprintln!("[{}] {line}", v.optimizer);
+    }
+
+    assert!(status.success(), "firmware exited with {status}");
+    assert!(log.contains("PASS:"), "no PASS line");
+    assert_eq!(
+        field(log, "RESULT optimizer", "name"),
+        v.optimizer,
+        "the image ran another optimizer"
+    );
+
+    // Accuracy gain on the shifted domain.
+    let before = num(log, "RESULT accuracy", "accuracy_before");
+    let after = num(log, "RESULT accuracy", "accuracy_after");
+    let gain = num(log, "RESULT accuracy", "gain");
+    assert!(
+        (after - before - gain).abs() < 1e-3,
+        "gain {gain} != {after} - {before}"
+    );
+    assert!(gain >= 10.0, "accuracy gain {gain} pp < 10 pp");
+
+    // Bounds from the range test, finite and ordered.
+    let lo = num(log, "RESULT bounds", "base_lr");
+    let hi = num(log, "RESULT bounds", "max_lr");
+    assert_eq!(
+        field(log, "RESULT bounds", "from_range_test"),
+        "true",
+        "range test gave no suggestion"
+    );
+    assert!(
+        lo.is_finite() && hi.is_finite() && 0.0 < lo && lo < hi,
+        "bounds {lo} .. {hi}"
+    );
+    assert!(log.contains("range test suggestion (near-min)"));
+    assert!(log.matches("cycle ").count() >= 2, "per-cycle log missing");
+    if v.optimizer == "sf-sgd" {
+        assert!(
+            log.contains("schedule-free SGD: lr="),
+            "SF-SGD settings missing"
+        );
+        assert!(!log.contains("refused a configuration"));
+    }
+
+    // Memory: firmware's own figures, then the ELF.
+    let statics = num(log, "RESULT memory", "static_ram") as u64;
+    let stack = num(log, "RESULT memory", "peak_stack") as u64;
+    let total = num(log, "RESULT memory", "total") as u64;
+    assert_eq!(statics + stack, total);
+    assert!(stack > 0, "stack painting measured nothing");
+    assert!(
+        total <= RAM_BUDGET,
+        "static RAM {statics} + peak stack {stack} > {RAM_BUDGET}"
+    );
+    let flash_logged = num(log, "RESULT flash", "used") as u64;
+    let (flash, ram) = elf_budgets(&std::fs::read(elf).expect("read ELF"));
+    assert_eq!(ram, statics, "ELF RAM sections vs linker symbols");
+    assert!(flash <= FLASH_BUDGET, "flash {flash} > {FLASH_BUDGET}");
+    assert!(
+        flash_logged <= FLASH_BUDGET && flash_logged >= flash,
+        "flash {flash_logged} vs ELF {flash}"
+    );
+
+    // Step cost: deterministic instruction counting.
+    assert!(
+        log.contains("timer calibration: 200000 instructions = 5000 SysTick ticks"),
+        "icount calibration"
+    );
+    let instructions = num(log, "RESULT step_cost", "total_instructions");
+    assert!(instructions > 0.0, "step cost not measured");
+    let steps = num(log, "RESULT schedule_cost", "steps") as u64;
+    assert!(steps > 0, "no fine-tuning steps");
+    Measured {
+        before,
+        after,
+        steps,
+        static_ram: statics,
+        flash: flash_logged,
+        step_instructions: instructions as u64,
+        schedule_instructions: num(log, "RESULT schedule_cost", "mean_instructions") as u64,
+    }
+}
+
 #[test]
 fn firmware_fine_tunes_in_qemu_within_budgets() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -166,135 +387,55 @@ fn firmware_fine_tunes_in_qemu_within_budgets() {
     );
     let (qemu, decoder) = (qemu.unwrap(), decoder.unwrap());
 
-    // Own target dir: the outer cargo holds the lock on the workspace's.
+    // Own target dir: the outer cargo holds the lock on the workspace's. Both
+    // images first (cargo serialises builds anyway), then both QEMU runs at once.
     let target_dir = root.join("target/fw-test");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .env("DEFMT_LOG", "info")
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .args([
-            "build",
-            "-p",
-            "lrate-firmware",
-            "--release",
-            "--target",
-            TARGET,
-        ])
-        .status()
-        .expect("run cargo build");
-    assert!(status.success(), "firmware build failed");
-    let elf = target_dir.join(TARGET).join("release/lrate-firmware");
-
-    let started = Instant::now();
-    let mut child = Command::new(&qemu)
-        .args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic"])
-        .args([
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-        ])
-        .arg("-kernel")
-        .arg(&elf)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start qemu-system-arm");
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        stdout.read_to_end(&mut buf).map(|_| buf)
+    let elfs: Vec<PathBuf> = VARIANTS
+        .iter()
+        .map(|v| build(&root, &target_dir, v))
+        .collect();
+    let runs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = elfs
+            .iter()
+            .map(|elf| s.spawn(|| run_qemu(&qemu, &decoder, elf)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for qemu") {
-            break s;
-        }
-        if started.elapsed() > QEMU_TIMEOUT {
-            child.kill().ok();
-            child.wait().ok();
-            panic!("QEMU did not finish within {QEMU_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let raw = reader.join().unwrap().expect("read qemu output");
-    eprintln!("QEMU ran {:.1} s", started.elapsed().as_secs_f64());
+    let measured: Vec<Measured> = VARIANTS
+        .iter()
+        .zip(&elfs)
+        .zip(runs)
+        .map(|((v, elf), (status, log))| check(v, elf, status, &log))
+        .collect();
+    let (clr, sf) = (&measured[0], &measured[1]);
 
-    let mut dec = Command::new(&decoder)
-        .arg("-e")
-        .arg(&elf)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start defmt-print");
-    dec.stdin
-        .take()
-        .unwrap()
-        .write_all(&raw)
-        .expect("feed defmt-print");
-    let out = dec.wait_with_output().expect("defmt-print");
-    let log = String::from_utf8_lossy(&out.stdout).to_string();
-    let _full_log = LogOnFailure(&log);
-    for line in log
-        .lines()
-        .filter(|l| l.contains("RESULT") || l.contains("PASS:"))
-    {
-        eprintln!("{line}");
-    }
-
-    assert!(status.success(), "firmware exited with {status}:\n{log}");
-    assert!(log.contains("PASS:"), "no PASS line");
-
-    // Accuracy gain on the shifted domain.
-    let before = num(&log, "RESULT accuracy", "accuracy_before");
-    let after = num(&log, "RESULT accuracy", "accuracy_after");
-    let gain = num(&log, "RESULT accuracy", "gain");
-    assert!(
-        (after - before - gain).abs() < 1e-3,
-        "gain {gain} != {after} - {before}"
+    eprintln!(
+        "COMPARISON after {} steps | clr-sgd: accuracy {:.1}% -> {:.1}%, static RAM {} B, \
+         flash {} B, instructions/step {} ({} + schedule {}) | sf-sgd: accuracy {:.1}% -> {:.1}%, \
+         static RAM {} B, flash {} B, instructions/step {} ({} + schedule {})",
+        clr.steps,
+        clr.before,
+        clr.after,
+        clr.static_ram,
+        clr.flash,
+        clr.per_step(),
+        clr.step_instructions,
+        clr.schedule_instructions,
+        sf.before,
+        sf.after,
+        sf.static_ram,
+        sf.flash,
+        sf.per_step(),
+        sf.step_instructions,
+        sf.schedule_instructions,
     );
-    assert!(gain >= 10.0, "accuracy gain {gain} pp < 10 pp");
-
-    // Bounds from the range test, finite and ordered.
-    let lo = num(&log, "RESULT bounds", "base_lr");
-    let hi = num(&log, "RESULT bounds", "max_lr");
+    assert_eq!(clr.steps, sf.steps, "both optimizers run the same steps");
     assert_eq!(
-        field(&log, "RESULT bounds", "from_range_test"),
-        "true",
-        "range test gave no suggestion"
+        clr.static_ram, sf.static_ram,
+        "schedule-free SGD must use the static RAM of momentum SGD"
     );
-    assert!(
-        lo.is_finite() && hi.is_finite() && 0.0 < lo && lo < hi,
-        "bounds {lo} .. {hi}"
+    assert_eq!(
+        clr.before, sf.before,
+        "same held-out set and base model before fine-tuning"
     );
-    assert!(log.contains("range test suggestion (near-min)"));
-    assert!(log.matches("cycle ").count() >= 2, "per-cycle log missing");
-
-    // Memory: firmware's own figures, then the ELF.
-    let statics = num(&log, "RESULT memory", "static_ram") as u64;
-    let stack = num(&log, "RESULT memory", "peak_stack") as u64;
-    let total = num(&log, "RESULT memory", "total") as u64;
-    assert_eq!(statics + stack, total);
-    assert!(stack > 0, "stack painting measured nothing");
-    assert!(
-        total <= RAM_BUDGET,
-        "static RAM {statics} + peak stack {stack} > {RAM_BUDGET}"
-    );
-    let flash_logged = num(&log, "RESULT flash", "used") as u64;
-    let (flash, ram) = elf_budgets(&std::fs::read(&elf).expect("read ELF"));
-    assert_eq!(ram, statics, "ELF RAM sections vs linker symbols");
-    assert!(flash <= FLASH_BUDGET, "flash {flash} > {FLASH_BUDGET}");
-    assert!(
-        flash_logged <= FLASH_BUDGET && flash_logged >= flash,
-        "flash {flash_logged} vs ELF {flash}"
-    );
-
-    // Step cost: deterministic instruction counting.
-    assert!(
-        log.contains("timer calibration: 200000 instructions = 5000 SysTick ticks"),
-        "icount calibration"
-    );
-    let instructions = num(&log, "RESULT step_cost", "total_instructions");
-    assert!(instructions > 0.0, "step cost not measured");
 }

@@ -13,7 +13,7 @@ use crate::board;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::entry;
 use lrate_firmware::events::{Event, Observer, Phase};
-use lrate_firmware::finetune::{self, Config, Workspace};
+use lrate_firmware::finetune::{self, Config, FineTuneOptimizer, Workspace};
 use lrate_firmware::model::Model;
 use lrate_firmware::pipeline::Fault;
 use lrate_firmware::sensor::{Accel, ADDRESS};
@@ -26,6 +26,14 @@ static BASE_WEIGHTS: &[u8] = include_bytes!("../model/base.bin");
 const REQUIRED_GAIN_PP: f32 = 10.0;
 /// Seed of the simulated sensor.
 const SENSOR_SEED: u64 = 0xD15EA5E;
+/// The fine-tuning optimizer of this image: CLR SGD, or schedule-free SGD with the
+/// `sf-sgd` feature (one optimizer per image, so that flash and step cost of each
+/// can be measured on its own).
+const OPTIMIZER: FineTuneOptimizer = if cfg!(feature = "sf-sgd") {
+    FineTuneOptimizer::ScheduleFreeSgd
+} else {
+    FineTuneOptimizer::ClrSgd
+};
 
 extern "C" {
     static __sdata: u32;
@@ -83,6 +91,13 @@ struct Log {
     skipped_logged: u32,
     /// SysTick ticks for [`CALIBRATION_INSTRUCTIONS`] instructions.
     calibration: u32,
+}
+
+impl Log {
+    /// Ticks to instructions, by the calibration.
+    fn instructions(&self, ticks: u32) -> u64 {
+        ticks as u64 * CALIBRATION_INSTRUCTIONS as u64 / self.calibration.max(1) as u64
+    }
 }
 
 /// Instructions executed by [`calibrate`]'s loop (2 per iteration).
@@ -182,6 +197,21 @@ impl Observer for Log {
                     }
                 );
             }
+            Event::ScheduleFree {
+                lr,
+                warmup_steps,
+                momentum,
+                steps,
+            } => {
+                defmt::info!(
+                    "schedule-free SGD: lr={} (max_lr x {}) warmup_steps={} momentum={} steps={}",
+                    lr,
+                    finetune::SF_LR_SCALE,
+                    warmup_steps,
+                    momentum,
+                    steps
+                );
+            }
             Event::Cycle {
                 cycle,
                 mean_loss,
@@ -203,9 +233,7 @@ impl Observer for Log {
                 );
             }
             Event::StepCost { features, update } => {
-                let per_tick = |t: u32| {
-                    t as u64 * CALIBRATION_INSTRUCTIONS as u64 / self.calibration.max(1) as u64
-                };
+                let per_tick = |t: u32| self.instructions(t);
                 defmt::info!(
                     "RESULT step_cost batch={} features_ticks={} update_ticks={} features_instructions={} update_instructions={} total_instructions={}",
                     finetune::BATCH,
@@ -214,6 +242,18 @@ impl Observer for Log {
                     per_tick(features),
                     per_tick(update),
                     per_tick(features) + per_tick(update)
+                );
+            }
+            Event::ScheduleCost { steps, total, max } => {
+                // Mean over the steps, from the summed ticks (one tick of rounding
+                // per step at most).
+                let mean = self.instructions(total) / steps.max(1) as u64;
+                defmt::info!(
+                    "RESULT schedule_cost steps={} total_ticks={} mean_instructions={} max_instructions={}",
+                    steps,
+                    total,
+                    mean,
+                    self.instructions(max)
                 );
             }
             Event::ConfigRejected(e) => {
@@ -320,7 +360,11 @@ fn run() -> bool {
     }
     defmt::info!("sensor ready at 0x{:02x}", ADDRESS);
 
-    let cfg = Config::default();
+    let cfg = Config {
+        optimizer: OPTIMIZER,
+        ..Config::default()
+    };
+    defmt::info!("RESULT optimizer name={=str}", cfg.optimizer.name());
     let out = finetune::run(model, &mut sensor, ws, &cfg, &mut log);
 
     let before = 100.0 * out.acc_before;

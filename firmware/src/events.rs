@@ -14,7 +14,7 @@ pub enum Phase {
     Before,
     /// The LR range test.
     RangeTest,
-    /// CLR fine-tuning.
+    /// Fine-tuning (CLR or schedule-free SGD).
     FineTune,
     /// Accuracy after fine-tuning.
     After,
@@ -80,7 +80,18 @@ pub enum Event {
         /// False if the fallback was used.
         from_range_test: bool,
     },
-    /// One CLR cycle finished.
+    /// Schedule-free SGD was configured for the fine-tuning phase.
+    ScheduleFree {
+        /// Base rate after warmup.
+        lr: f32,
+        /// Linear warmup steps.
+        warmup_steps: u32,
+        /// Interpolation `β`.
+        momentum: f32,
+        /// Steps it will run.
+        steps: u32,
+    },
+    /// One CLR cycle finished (schedule-free SGD: a block of as many steps).
     Cycle {
         /// Cycle number from 1.
         cycle: u32,
@@ -106,6 +117,16 @@ pub enum Event {
         features: u32,
         /// Head forward, backward and SGD update of one batch.
         update: u32,
+    },
+    /// Cost of evaluating the scalar schedule (rate, momentum, `ckp1`) over the
+    /// fine-tuning phase, in [`Observer::ticks`] units.
+    ScheduleCost {
+        /// Steps timed.
+        steps: u32,
+        /// Sum over the steps.
+        total: u32,
+        /// The dearest step.
+        max: u32,
     },
 }
 

@@ -82,6 +82,14 @@ impl<const I: usize, const O: usize> Dense<I, O> {
             .for_each(|(d, s)| *d = *s);
     }
 
+    /// `self ← self + weight · (end − self)` element by element (PyTorch's
+    /// `Tensor.lerp_(end, weight)`; `weight` may lie outside `[0, 1]`).
+    pub fn lerp(&mut self, end: &Self, weight: f32) {
+        self.params_mut()
+            .zip(end.params())
+            .for_each(|(p, e)| *p += weight * (*e - *p));
+    }
+
     /// Sets every element to zero.
     pub fn clear(&mut self) {
         self.params_mut().for_each(|p| *p = 0.0);

@@ -1,13 +1,14 @@
-//! The two places `lrate-core` drives the device: the LR range test and the
-//! cyclical schedule built from its result.
+//! The places `lrate-core` drives the device: the LR range test, and the
+//! fine-tuning schedule built from its result (cyclical, or schedule-free SGD's
+//! warmup and averaging weights).
 
 use super::{train_step, Config, Workspace};
 use crate::events::{Event, Observer, Phase, RangeSummary};
 use crate::model::Model;
 use crate::sensor::LabelledSource;
 use lrate_core::{
-    Bounds, ConfigError, Cyclic, CyclicConfig, RangeTest, RangeTestConfig, Smoothing, Status,
-    StopReason,
+    Bounds, ConfigError, Cyclic, CyclicConfig, Problem, RangeTest, RangeTestConfig, ScheduleFree,
+    ScheduleFreeConfig, Smoothing, Status, StopReason,
 };
 
 /// Curve points kept by the range test (`RangeTest<f32, 64>`: about 860 bytes).
@@ -41,8 +42,7 @@ pub(super) fn range_test<S: LabelledSource, O: Observer>(
             src,
             ws,
             Phase::RangeTest,
-            lr,
-            cfg.range_momentum,
+            |t, head, h, y| t.step(head, h, y, lr, cfg.range_momentum),
             obs,
             false,
         );
@@ -89,4 +89,34 @@ pub(super) fn clr(bounds: (f32, f32), cfg: &Config) -> Result<Cyclic<f32>, Confi
     c.max_momentum = cfg.momentum.0;
     c.base_momentum = cfg.momentum.1;
     c.build()
+}
+
+/// Schedule-free SGD's scalar schedule for the fine-tuning phase and its `β`:
+/// base rate `max_lr × cfg.sf_lr_scale` (`max_lr` the range test's pick, the same
+/// number CLR peaks at), linear warmup over `cfg.sf_warmup_pct` % of the
+/// `cfg.cycles × 2 × cfg.step_size` steps, `schedulefree`'s `r = 0`,
+/// `weight_lr_power = 2` — lrate-core `ScheduleFree` (closed-form `lr_k`, `ckp1`).
+/// `β = cfg.sf_momentum` must lie in (0, 1) (`schedulefree` refuses 0 and 1;
+/// the evaluation point divides by it).
+pub(super) fn schedule_free(
+    max_lr: f32,
+    cfg: &Config,
+) -> Result<(ScheduleFree<f32>, f32), ConfigError> {
+    let beta = cfg.sf_momentum;
+    if !beta.is_finite() {
+        return Err(ConfigError::new("sf_momentum", Problem::NotFinite));
+    }
+    if beta <= 0.0 || beta >= 1.0 {
+        return Err(ConfigError::new(
+            "sf_momentum",
+            Problem::MustBe("in (0, 1)"),
+        ));
+    }
+    if cfg.sf_warmup_pct > 100 {
+        return Err(ConfigError::new("sf_warmup_pct", Problem::MustBe("≤ 100")));
+    }
+    let steps = u64::from(cfg.cycles) * 2 * u64::from(cfg.step_size);
+    let warmup = (steps * u64::from(cfg.sf_warmup_pct) / 100).min(u64::from(u32::MAX)) as u32;
+    let schedule = ScheduleFreeConfig::new(max_lr * cfg.sf_lr_scale, warmup).build()?;
+    Ok((schedule, beta))
 }

@@ -12,8 +12,20 @@
 //!    [`Config::bounds_div`] (4 by default; lrate-core `Bounds`, the CLR paper's
 //!    "max/3–max/4 … or 1/10" rule, so 3 to 10 are accepted); when the curve has no
 //!    usable suggestion, [`Config::fallback`].
-//! 4. Fine-tune the head with SGD + momentum under triangular CLR, momentum cycled
-//!    inversely (lrate-core [`Cyclic`](lrate_core::Cyclic)), for [`Config::cycles`] cycles.
+//! 4. Fine-tune the head with [`Config::optimizer`]:
+//!    - [`FineTuneOptimizer::ClrSgd`] (default): SGD + momentum under triangular
+//!      CLR, momentum cycled inversely (lrate-core [`Cyclic`]),
+//!      for [`Config::cycles`] cycles;
+//!    - [`FineTuneOptimizer::ScheduleFreeSgd`]: schedule-free SGD (Defazio et al.,
+//!      "The Road Less Scheduled", NeurIPS 2024; `schedulefree`'s `SGDScheduleFree`)
+//!      for the same number of steps, `cycles × 2 × step_size`, at the base rate
+//!      `max_lr ×` [`Config::sf_lr_scale`] (`max_lr` is the range test's pick, the
+//!      CLR peak), linear warmup over [`Config::sf_warmup_pct`] % of the steps,
+//!      interpolation [`Config::sf_momentum`]; `lr_k` and the averaging weight
+//!      `ckp1(k)` come from lrate-core's [`ScheduleFree`].
+//!      Its `z` sequence is the trainer's momentum buffer, so it needs the RAM of
+//!      momentum SGD and nothing more; the head holds `y` while training and is
+//!      switched in place to the evaluation point `x` before step 5.
 //! 5. Accuracy on the held-out set again.
 //!
 //! Every sample goes through the fault checks of [`crate::pipeline`]; a bad one is
@@ -30,7 +42,7 @@ use crate::rng::Rng;
 use crate::sensor::LabelledSource;
 use crate::signal::{CLASSES, WINDOW};
 use crate::train::HeadTrainer;
-use lrate_core::{BoundsRule, Schedule};
+use lrate_core::{BoundsRule, Cyclic, Schedule, ScheduleFree};
 
 mod lr;
 
@@ -42,6 +54,36 @@ pub const EVAL_PER_CLASS: usize = 10;
 pub const EVAL_LEN: usize = EVAL_PER_CLASS * CLASSES;
 /// Attempts to fill one sample slot before giving up on it.
 pub const MAX_ATTEMPTS: u32 = 8;
+
+/// The optimizer of the fine-tuning phase (step 4). The range test (steps 2–3)
+/// always sweeps with SGD + momentum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FineTuneOptimizer {
+    /// SGD + momentum under triangular CLR between the range test's bounds,
+    /// momentum cycled inversely (the default).
+    ClrSgd,
+    /// Schedule-free SGD at `max_lr × sf_lr_scale` with linear warmup, no
+    /// schedule; `z` kept in the momentum buffer.
+    ScheduleFreeSgd,
+}
+
+impl FineTuneOptimizer {
+    /// Short name for the log: `clr-sgd` or `sf-sgd`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::ClrSgd => "clr-sgd",
+            Self::ScheduleFreeSgd => "sf-sgd",
+        }
+    }
+}
+
+/// Default [`Config::sf_lr_scale`]: schedule-free SGD's base rate is 10 × the
+/// range test's `max_lr`. The sweep measures rates of SGD with momentum
+/// `μ = 0.9` ([`Config::range_momentum`]), whose steady-state step is
+/// `lr/(1 − μ)` = 10 `lr`, while schedule-free SGD's `z` steps by `lr` itself;
+/// `schedulefree`'s README accordingly starts SGD at "10x to 50x" the classical
+/// rate. 10 is the bottom of that range (not tuned on this task).
+pub const SF_LR_SCALE: f32 = 10.0;
 
 /// Fine-tuning settings.
 #[derive(Clone, Copy, Debug)]
@@ -74,14 +116,28 @@ pub struct Config {
     pub cycles: u32,
     /// Momentum at the rate's trough and peak: `(max_momentum, base_momentum)`.
     pub momentum: (f32, f32),
-    /// L2 weight decay.
+    /// L2 weight decay (both optimizers).
     pub weight_decay: f32,
+    /// The fine-tuning optimizer; [`FineTuneOptimizer::ClrSgd`] by default.
+    pub optimizer: FineTuneOptimizer,
+    /// Schedule-free SGD: its base rate is `max_lr × sf_lr_scale`, `max_lr` the
+    /// range test's pick (the CLR peak; the fallback's `max_lr` without one).
+    pub sf_lr_scale: f32,
+    /// Schedule-free SGD: the interpolation `β` (`schedulefree`'s `momentum`,
+    /// in (0, 1)).
+    pub sf_momentum: f32,
+    /// Schedule-free SGD: linear warmup over this percentage of the steps
+    /// (`warmup_steps = cycles · 2 · step_size · pct / 100`, rounded down; ≤ 100).
+    pub sf_warmup_pct: u32,
 }
 
 impl Default for Config {
     /// The firmware's settings: sweep 1e-4 → 10 over 40 batches; bounds
     /// `(max_lr / 4, max_lr)` with `max_lr` by lrate-core's default rule; fallback bounds 0.01 – 0.1 (a safe rate for softmax
     /// regression on unit-scale features); 6 cycles of 2 × 20 steps; momentum 0.95 ↔ 0.85 (Smith 2018).
+    /// CLR is the optimizer; for schedule-free SGD (same 240 steps): base rate
+    /// `max_lr ×` [`SF_LR_SCALE`] (10), `β = 0.9` and warmup over 10 % of the
+    /// steps (24), `schedulefree`'s defaults `r = 0`, `weight_lr_power = 2`.
     fn default() -> Self {
         Self {
             seed: 0x5EED,
@@ -97,6 +153,10 @@ impl Default for Config {
             cycles: 6,
             momentum: (0.95, 0.85),
             weight_decay: 1e-4,
+            optimizer: FineTuneOptimizer::ClrSgd,
+            sf_lr_scale: SF_LR_SCALE,
+            sf_momentum: 0.9,
+            sf_warmup_pct: 10,
         }
     }
 }
@@ -108,8 +168,10 @@ pub struct Outcome {
     pub acc_before: f32,
     /// Held-out accuracy after.
     pub acc_after: f32,
-    /// CLR bounds `(base_lr, max_lr)`.
+    /// CLR bounds `(base_lr, max_lr)` (schedule-free SGD scales `max_lr`).
     pub bounds: (f32, f32),
+    /// The fine-tuning optimizer that ran (or was refused: see the events).
+    pub optimizer: FineTuneOptimizer,
     /// True if the bounds came from the range test.
     pub from_range_test: bool,
     /// Sample outcomes.
@@ -236,6 +298,12 @@ fn accuracy_event<O: Observer>(model: &Model, ws: &Workspace, phase: Phase, obs:
 }
 
 /// Runs the whole procedure on `model` (its head is fine-tuned in place).
+///
+/// `cfg.optimizer` selects one monomorphised fine-tuning loop; the function is
+/// inlined into its caller so that, where the caller's `cfg.optimizer` is a
+/// constant (the firmware image), the other optimizer's code is not linked at all
+/// and each image's flash and step cost are its own.
+#[inline(always)]
 pub fn run<S: LabelledSource, O: Observer>(
     model: &mut Model,
     src: &mut S,
@@ -243,6 +311,51 @@ pub fn run<S: LabelledSource, O: Observer>(
     cfg: &Config,
     obs: &mut O,
 ) -> Outcome {
+    let (acc_before, bounds, from_range_test) = prepare(model, src, ws, cfg, obs);
+
+    // 4. Fine-tuning.
+    match cfg.optimizer {
+        FineTuneOptimizer::ClrSgd => match lr::clr(bounds, cfg) {
+            Ok(schedule) => fine_tune(model, src, ws, cfg, &ClrPlan(schedule), obs),
+            Err(e) => obs.event(&Event::ConfigRejected(e)),
+        },
+        FineTuneOptimizer::ScheduleFreeSgd => match lr::schedule_free(bounds.1, cfg) {
+            Ok((schedule, momentum)) => {
+                let c = schedule.config();
+                obs.event(&Event::ScheduleFree {
+                    lr: c.lr,
+                    warmup_steps: c.warmup_steps,
+                    momentum,
+                    steps: cfg.cycles.saturating_mul(2 * cfg.step_size),
+                });
+                let plan = SfPlan { schedule, momentum };
+                fine_tune(model, src, ws, cfg, &plan, obs);
+            }
+            Err(e) => obs.event(&Event::ConfigRejected(e)),
+        },
+    }
+
+    // 5.
+    let acc_after = accuracy_event(model, ws, Phase::After, obs);
+    Outcome {
+        acc_before,
+        acc_after,
+        bounds,
+        optimizer: cfg.optimizer,
+        from_range_test,
+        counts: ws.counts,
+    }
+}
+
+/// Steps 1–3: held-out set, accuracy before, range test and bounds. Returns
+/// `(acc_before, bounds, from_range_test)`.
+fn prepare<S: LabelledSource, O: Observer>(
+    model: &mut Model,
+    src: &mut S,
+    ws: &mut Workspace,
+    cfg: &Config,
+    obs: &mut O,
+) -> (f32, (f32, f32), bool) {
     ws.rng = Rng::new(cfg.seed);
     ws.counts = FaultCounts::default();
     ws.trainer.weight_decay = cfg.weight_decay;
@@ -284,42 +397,127 @@ pub fn run<S: LabelledSource, O: Observer>(
         max_lr: bounds.1,
         from_range_test,
     });
+    (acc_before, bounds, from_range_test)
+}
 
-    // 4. CLR fine-tuning.
-    match lr::clr(bounds, cfg) {
-        Ok(schedule) => fine_tune(model, src, ws, cfg, &schedule, obs),
-        Err(e) => obs.event(&Event::ConfigRejected(e)),
+/// Step `k`'s scalars of the fine-tuning optimizer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Scalars {
+    /// Rate (`lr_k` for schedule-free SGD).
+    lr: f32,
+    /// Momentum `μ` (schedule-free SGD: the interpolation `β`).
+    momentum: f32,
+    /// Schedule-free SGD's averaging weight `ckp1(k)`; 0 (unused) for CLR.
+    ckp1: f32,
+}
+
+/// The fine-tuning phase's optimizer with its lrate-core schedule; one
+/// monomorphised [`fine_tune`] per implementation.
+trait Plan {
+    /// Step `step`'s scalars (the scalar schedule only).
+    fn scalars(&self, step: u32, cfg: &Config) -> Scalars;
+    /// The optimizer step of one batch.
+    fn apply(
+        &self,
+        trainer: &mut HeadTrainer,
+        head: &mut Head,
+        h: &[[f32; HIDDEN]],
+        y: &[u8],
+        s: Scalars,
+    ) -> crate::train::Step;
+    /// Starts (or, after the head was restored from a snapshot, restarts) the
+    /// optimizer state.
+    fn begin(&self, head: &Head, trainer: &mut HeadTrainer);
+    /// After the last step: puts the head at the point to evaluate and deploy.
+    fn finish(&self, _head: &mut Head, _trainer: &HeadTrainer) {}
+}
+
+/// SGD + momentum, rate and momentum from triangular CLR (lrate-core `Cyclic`).
+struct ClrPlan(Cyclic<f32>);
+
+impl Plan for ClrPlan {
+    fn scalars(&self, step: u32, cfg: &Config) -> Scalars {
+        Scalars {
+            lr: self.0.lr(step),
+            momentum: self.0.momentum(step).unwrap_or(cfg.momentum.0),
+            ckp1: 0.0,
+        }
     }
 
-    // 5.
-    let acc_after = accuracy_event(model, ws, Phase::After, obs);
-    Outcome {
-        acc_before,
-        acc_after,
-        bounds,
-        from_range_test,
-        counts: ws.counts,
+    fn apply(
+        &self,
+        trainer: &mut HeadTrainer,
+        head: &mut Head,
+        h: &[[f32; HIDDEN]],
+        y: &[u8],
+        s: Scalars,
+    ) -> crate::train::Step {
+        trainer.step(head, h, y, s.lr, s.momentum)
+    }
+
+    /// Forgets the momentum.
+    fn begin(&self, _head: &Head, trainer: &mut HeadTrainer) {
+        trainer.reset();
     }
 }
 
-/// One optimizer step on a fresh batch at `(lr, momentum)`; with `timed`, reports
-/// the step's cost (sensor reads excluded).
-#[allow(clippy::too_many_arguments)]
-fn train_step<S: LabelledSource, O: Observer>(
+/// Schedule-free SGD: `lr_k` and `ckp1(k)` from lrate-core's `ScheduleFree`,
+/// `β = momentum`, `z` in the trainer's momentum buffer.
+struct SfPlan {
+    schedule: ScheduleFree<f32>,
+    momentum: f32,
+}
+
+impl Plan for SfPlan {
+    fn scalars(&self, step: u32, _cfg: &Config) -> Scalars {
+        Scalars {
+            lr: self.schedule.lr(step),
+            momentum: self.momentum,
+            ckp1: self.schedule.ckp1(step),
+        }
+    }
+
+    fn apply(
+        &self,
+        trainer: &mut HeadTrainer,
+        head: &mut Head,
+        h: &[[f32; HIDDEN]],
+        y: &[u8],
+        s: Scalars,
+    ) -> crate::train::Step {
+        trainer.sf_step(head, h, y, s.lr, s.ckp1, s.momentum)
+    }
+
+    /// `z ← y`.
+    fn begin(&self, head: &Head, trainer: &mut HeadTrainer) {
+        trainer.sf_begin(head);
+    }
+
+    /// Switches the head from `y` to the averaged point `x`, in place.
+    fn finish(&self, head: &mut Head, trainer: &HeadTrainer) {
+        trainer.sf_eval_mode(head, self.momentum);
+    }
+}
+
+/// One optimizer step (`apply`) on a fresh batch; with `timed`, reports the
+/// step's cost (sensor reads excluded).
+fn train_step<S, O, F>(
     model: &mut Model,
     src: &mut S,
     ws: &mut Workspace,
     phase: Phase,
-    lr: f32,
-    momentum: f32,
+    apply: F,
     obs: &mut O,
     timed: bool,
-) -> crate::train::Step {
+) -> crate::train::Step
+where
+    S: LabelledSource,
+    O: Observer,
+    F: FnOnce(&mut HeadTrainer, &mut Head, &[[f32; HIDDEN]], &[u8]) -> crate::train::Step,
+{
     let (n, feature_ticks) = fill_batch(model, src, ws, phase, obs);
     let t1 = obs.ticks();
-    let step = ws
-        .trainer
-        .step(&mut model.head, &ws.h[..n], &ws.y[..n], lr, momentum);
+    let step = apply(&mut ws.trainer, &mut model.head, &ws.h[..n], &ws.y[..n]);
     let t2 = obs.ticks();
     if timed {
         obs.event(&Event::StepCost {
@@ -330,40 +528,59 @@ fn train_step<S: LabelledSource, O: Observer>(
     step
 }
 
-fn fine_tune<S: LabelledSource, O: Observer, Sch: Schedule<f32>>(
+/// Step 4: `cfg.cycles × 2 × cfg.step_size` steps of `plan`, logged per cycle
+/// (for schedule-free SGD: per block of as many steps). The head is snapshotted
+/// at the start of every cycle; an update that overflowed restores it and
+/// restarts the optimizer state ([`Plan::begin`]: CLR forgets the momentum,
+/// schedule-free SGD sets `z ← y`). The scalar schedule's cost is timed at every
+/// step ([`Event::ScheduleCost`]). Ends with [`Plan::finish`]: schedule-free SGD
+/// leaves the head at its evaluation point `x`.
+fn fine_tune<S: LabelledSource, O: Observer, P: Plan>(
     model: &mut Model,
     src: &mut S,
     ws: &mut Workspace,
     cfg: &Config,
-    schedule: &Sch,
+    plan: &P,
     obs: &mut O,
 ) {
-    ws.trainer.reset();
+    plan.begin(&model.head, &mut ws.trainer);
     let per_cycle = 2 * cfg.step_size;
     let mut step = 0u32;
+    let (mut schedule_total, mut schedule_max) = (0u32, 0u32);
     for cycle in 1..=cfg.cycles {
         ws.snapshot.copy_from(&model.head);
         let (mut loss_sum, mut n_loss, mut skipped) = (0.0f32, 0u32, 0u32);
         let (mut lr_min, mut lr_max) = (f32::INFINITY, 0.0f32);
         let (mut mom_min, mut mom_max) = (f32::INFINITY, 0.0f32);
         for _ in 0..per_cycle {
-            let lr = schedule.lr(step);
-            let mom = schedule.momentum(step).unwrap_or(cfg.momentum.0);
-            let s = train_step(model, src, ws, Phase::FineTune, lr, mom, obs, step == 0);
+            let t0 = obs.ticks();
+            let sc = plan.scalars(step, cfg);
+            let dt = obs.ticks().wrapping_sub(t0);
+            schedule_total = schedule_total.wrapping_add(dt);
+            schedule_max = schedule_max.max(dt);
+            let s = train_step(
+                model,
+                src,
+                ws,
+                Phase::FineTune,
+                |t, head, h, y| plan.apply(t, head, h, y, sc),
+                obs,
+                step == 0,
+            );
             if s.updated {
                 loss_sum += s.loss;
                 n_loss += 1;
             } else {
                 skipped += 1;
-                if !model.head.all_finite() {
+                if !model.head.all_finite() || !ws.trainer.vel.all_finite() {
                     model.head.copy_from(&ws.snapshot);
-                    ws.trainer.reset();
+                    plan.begin(&model.head, &mut ws.trainer);
                 }
             }
-            lr_min = lr_min.min(lr);
-            lr_max = lr_max.max(lr);
-            mom_min = mom_min.min(mom);
-            mom_max = mom_max.max(mom);
+            lr_min = lr_min.min(sc.lr);
+            lr_max = lr_max.max(sc.lr);
+            mom_min = mom_min.min(sc.momentum);
+            mom_max = mom_max.max(sc.momentum);
             step += 1;
         }
         obs.event(&Event::Cycle {
@@ -379,6 +596,16 @@ fn fine_tune<S: LabelledSource, O: Observer, Sch: Schedule<f32>>(
             mom_max,
             skipped_steps: skipped,
         });
+    }
+    obs.event(&Event::ScheduleCost {
+        steps: step,
+        total: schedule_total,
+        max: schedule_max,
+    });
+    plan.finish(&mut model.head, &ws.trainer);
+    if !model.head.all_finite() {
+        // Only an overflow of z − y gets here: fall back to the last snapshot.
+        model.head.copy_from(&ws.snapshot);
     }
 }
 
@@ -457,6 +684,147 @@ mod tests {
                 assert!((mom_min - 0.85).abs() < 1e-6 && (mom_max - 0.95).abs() < 1e-6);
                 assert!((lr_min - lo).abs() < 1e-6 && (lr_max - hi).abs() < 1e-6);
             }
+        }
+    }
+
+    /// The same procedure with schedule-free SGD in the fine-tuning phase: same
+    /// range test and bounds, as many steps as CLR, rate `max_lr × sf_lr_scale`
+    /// after the warmup, and the evaluated head is the averaged point `x`.
+    #[test]
+    fn schedule_free_fine_tuning_recovers_the_shifted_domain() {
+        let mut m = base();
+        let mut sensor = Accel::new(
+            SimAccel::new(Domain::SHIFTED, Faults::DEMO, 0xD15EA5E),
+            NoDelay,
+            ADDRESS,
+        );
+        sensor.init().unwrap();
+        let mut ws = std::boxed::Box::new(Workspace::new());
+        let mut rec = Record::default();
+        let cfg = Config {
+            optimizer: FineTuneOptimizer::ScheduleFreeSgd,
+            ..Config::default()
+        };
+        let out = run(&mut m, &mut sensor, &mut ws, &cfg, &mut rec);
+        assert_eq!(out.optimizer, FineTuneOptimizer::ScheduleFreeSgd);
+        assert!(out.acc_after - out.acc_before >= 0.10, "{out:?}");
+        assert!(out.from_range_test, "{out:?}");
+        assert!(!rec.0.iter().any(|e| matches!(e, Event::ConfigRejected(_))));
+        let max_lr = out.bounds.1;
+        let steps = cfg.cycles * 2 * cfg.step_size;
+        let sf_lr = max_lr * cfg.sf_lr_scale;
+        assert!(rec.0.iter().any(|e| *e
+            == Event::ScheduleFree {
+                lr: sf_lr,
+                warmup_steps: steps * cfg.sf_warmup_pct / 100,
+                momentum: cfg.sf_momentum,
+                steps,
+            }));
+        assert!(rec
+            .0
+            .iter()
+            .any(|e| matches!(e, Event::ScheduleCost { steps: s, .. } if *s == steps)));
+        let cycles: Vec<_> = rec
+            .0
+            .iter()
+            .filter_map(|e| match *e {
+                Event::Cycle {
+                    lr_min,
+                    lr_max,
+                    mom_min,
+                    mom_max,
+                    mean_loss,
+                    ..
+                } => Some((lr_min, lr_max, mom_min, mom_max, mean_loss)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(cycles.len(), cfg.cycles as usize);
+        for (i, &(lr_min, lr_max, mom_min, mom_max, loss)) in cycles.iter().enumerate() {
+            // β is constant; the rate warms up in the first block, then stays at sf_lr.
+            assert!(mom_min == cfg.sf_momentum && mom_max == cfg.sf_momentum);
+            assert!(
+                (lr_max - sf_lr).abs() <= 1e-6 * sf_lr,
+                "{lr_max} vs {sf_lr}"
+            );
+            if i == 0 {
+                assert!((lr_min - sf_lr / 24.0).abs() <= 1e-6 * sf_lr);
+            } else {
+                assert_eq!(lr_min, lr_max);
+            }
+            assert!(loss.is_finite());
+        }
+        // The deployed head is x: with z kept in the momentum buffer, switching
+        // back to y and forward again reproduces it.
+        let x = m.head.clone();
+        ws.trainer.sf_train_mode(&mut m.head, cfg.sf_momentum);
+        assert_ne!(m.head, x);
+        ws.trainer.sf_eval_mode(&mut m.head, cfg.sf_momentum);
+        for (a, b) in m.head.params().zip(x.params()) {
+            assert!((a - b).abs() <= 1e-5 * (1.0 + b.abs()));
+        }
+    }
+
+    /// Schedule-free settings it cannot run are refused, not a panic: the head
+    /// is left as the range test left it (the base model).
+    #[test]
+    fn bad_schedule_free_config_is_refused() {
+        for (cfg, field) in [
+            (
+                Config {
+                    sf_momentum: 1.0,
+                    ..Config::default()
+                },
+                "sf_momentum",
+            ),
+            (
+                Config {
+                    sf_momentum: f32::NAN,
+                    ..Config::default()
+                },
+                "sf_momentum",
+            ),
+            (
+                Config {
+                    sf_warmup_pct: 101,
+                    ..Config::default()
+                },
+                "sf_warmup_pct",
+            ),
+            (
+                Config {
+                    sf_lr_scale: -1.0,
+                    ..Config::default()
+                },
+                "lr",
+            ),
+        ] {
+            let cfg = Config {
+                optimizer: FineTuneOptimizer::ScheduleFreeSgd,
+                range_batches: 8,
+                cycles: 1,
+                step_size: 2,
+                ..cfg
+            };
+            let mut m = base();
+            let before = m.head.clone();
+            let mut sensor = Accel::new(
+                SimAccel::new(Domain::SHIFTED, Faults::NONE, 3),
+                NoDelay,
+                ADDRESS,
+            );
+            sensor.init().unwrap();
+            let mut ws = std::boxed::Box::new(Workspace::new());
+            let mut rec = Record::default();
+            let out = run(&mut m, &mut sensor, &mut ws, &cfg, &mut rec);
+            assert!(
+                rec.0
+                    .iter()
+                    .any(|e| matches!(e, Event::ConfigRejected(c) if c.field == field)),
+                "{field}"
+            );
+            assert_eq!(m.head, before);
+            assert_eq!(out.acc_after, out.acc_before);
         }
     }
 

@@ -126,16 +126,27 @@ impl<F: Real> ScheduleFreeConfig<F> {
 /// step. Never panics and returns finite values for every step up to `u32::MAX`.
 ///
 /// Construct it with [`Self::new`] (or the config's `build`), which validates
-/// every field.
+/// every field. With `r = 0` (the default) a step past the warmup costs one
+/// division (the warmup's part of the sum is computed at construction), and a
+/// warmup step with `r + p = 2` a closed-form sum of squares.
 #[derive(Clone, Debug, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct ScheduleFree<F: Real = f32>(ScheduleFreeConfig<F>);
+pub struct ScheduleFree<F: Real = f32>(ScheduleFreeConfig<F>, f64);
 
 impl<F: Real> ScheduleFree<F> {
     /// Validates `config`; the error names the first bad field.
     pub fn new(config: ScheduleFreeConfig<F>) -> Result<Self, ConfigError> {
         config.validate()?;
-        Ok(Self(config))
+        // The warmup's share of S(n) past the warmup, W^(−r)·W^(−p)·Σ_{1}^{W} i^(r+p),
+        // depends on no step: computed once.
+        let w = u64::from(config.warmup_steps);
+        let s = config.r.to_f64() + config.weight_lr_power.to_f64();
+        let warm = if w == 0 {
+            0.0
+        } else {
+            power_sum(1, w, s, w as f64)
+        };
+        Ok(Self(config, warm))
     }
 
     /// The validated configuration.
@@ -167,15 +178,20 @@ impl<F: Real> ScheduleFree<F> {
         // S(n) / w(n), each sum scaled by its own upper end so nothing overflows.
         let denom = if n <= w {
             // w(n) = n^s / W^p, S(n) = W^(−p) Σ_{1}^{n} i^s.
-            power_sum(1, n, s, n as f64)
+            if s == 2.0 {
+                // Σ_{1}^{n} (i/n)² = (n+1)(2n+1)/(6n), the default (r = 0, p = 2), exactly
+                // and without the power sum (cheap on an FPU-less f64, e.g. Cortex-M4F).
+                let nf = n as f64;
+                (nf + 1.0) * (2.0 * nf + 1.0) / (6.0 * nf)
+            } else {
+                power_sum(1, n, s, n as f64)
+            }
+        } else if r == 0.0 {
+            // w(n) = 1: S(n) = W^(−p) Σ_{1}^{W} i^p + (n − W), the first part cached.
+            self.1 + (n - w) as f64
         } else {
             // w(n) = n^r; W^(−p) Σ_{1}^{W} i^s = W^r Σ_{1}^{W} (i/W)^s.
-            let warm = if w == 0 {
-                0.0
-            } else {
-                libm::pow(w as f64 / n as f64, r) * power_sum(1, w, s, w as f64)
-            };
-            warm + power_sum(w + 1, n, r, n as f64)
+            libm::pow(w as f64 / n as f64, r) * self.1 + power_sum(w + 1, n, r, n as f64)
         };
         let v = 1.0 / denom;
         if v.is_finite() {

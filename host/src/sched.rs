@@ -163,62 +163,37 @@ pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32)
         "timm-cosine" | "tanh" | "poly" => {
             let w = warmup_steps(total);
             let t0 = total.saturating_sub(w).max(1);
-            let any: Any = match name {
-                "timm-cosine" => core(
-                    TimmCosineConfig {
-                        base_lr: max_lr,
-                        t_initial: t0,
-                        lr_min: 0.0,
-                        cycle_mul: 1.0,
-                        cycle_decay: 1.0,
-                        cycle_limit: 1,
-                        warmup_t: w,
-                        warmup_lr_init: 0.0,
-                        warmup_prefix: true,
-                        k_decay: 1.0,
-                    }
-                    .build(),
-                    &what,
-                )?
-                .into(),
-                "tanh" => core(
-                    TimmTanhConfig {
-                        base_lr: max_lr,
-                        t_initial: t0,
-                        lr_min: 0.0,
-                        cycle_mul: 1.0,
-                        cycle_decay: 1.0,
-                        cycle_limit: 1,
-                        warmup_t: w,
-                        warmup_lr_init: 0.0,
-                        warmup_prefix: true,
-                        lb: -7.0,
-                        ub: 3.0,
-                    }
-                    .build(),
-                    &what,
-                )?
-                .into(),
-                _ => core(
-                    TimmPolyConfig {
-                        base_lr: max_lr,
-                        t_initial: t0,
-                        lr_min: 0.0,
-                        cycle_mul: 1.0,
-                        cycle_decay: 1.0,
-                        cycle_limit: 1,
-                        warmup_t: w,
-                        warmup_lr_init: 0.0,
-                        warmup_prefix: true,
-                        power: 0.5,
-                        k_decay: 1.0,
-                    }
-                    .build(),
-                    &what,
-                )?
-                .into(),
-            };
-            any
+            // One cycle over the run after the warmup (from 0), floor 0; `$extra` are the
+            // shape's own fields.
+            macro_rules! timm {
+                ($cfg:ident { $($extra:tt)* }) => {
+                    core(
+                        $cfg {
+                            base_lr: max_lr,
+                            t_initial: t0,
+                            lr_min: 0.0,
+                            cycle_mul: 1.0,
+                            cycle_decay: 1.0,
+                            cycle_limit: 1,
+                            warmup_t: w,
+                            warmup_lr_init: 0.0,
+                            warmup_prefix: true,
+                            $($extra)*
+                        }
+                        .build(),
+                        &what,
+                    )?
+                    .into()
+                };
+            }
+            match name {
+                "timm-cosine" => timm!(TimmCosineConfig { k_decay: 1.0 }),
+                "tanh" => timm!(TimmTanhConfig { lb: -7.0, ub: 3.0 }),
+                _ => timm!(TimmPolyConfig {
+                    power: 0.5,
+                    k_decay: 1.0
+                }),
+            }
         }
         _ => bail!("unknown schedule `{name}` (expected one of: {NAMES})"),
     };

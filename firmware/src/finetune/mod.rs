@@ -631,6 +631,17 @@ mod tests {
         }
     }
 
+    /// An initialised simulated accelerometer on the shifted domain.
+    fn shifted_sensor(faults: Faults, seed: u64) -> Accel<SimAccel, NoDelay> {
+        let mut sensor = Accel::new(
+            SimAccel::new(Domain::SHIFTED, faults, seed),
+            NoDelay,
+            ADDRESS,
+        );
+        sensor.init().unwrap();
+        sensor
+    }
+
     fn base() -> std::boxed::Box<Model> {
         let mut m = std::boxed::Box::new(Model::zeroed());
         crate::weights::load(include_bytes!("../../model/base.bin"), &mut m).unwrap();
@@ -641,12 +652,7 @@ mod tests {
     #[test]
     fn fine_tuning_recovers_the_shifted_domain() {
         let mut m = base();
-        let mut sensor = Accel::new(
-            SimAccel::new(Domain::SHIFTED, Faults::DEMO, 0xD15EA5E),
-            NoDelay,
-            ADDRESS,
-        );
-        sensor.init().unwrap();
+        let mut sensor = shifted_sensor(Faults::DEMO, 0xD15EA5E);
         let mut ws = std::boxed::Box::new(Workspace::new());
         let mut rec = Record::default();
         let out = run(&mut m, &mut sensor, &mut ws, &Config::default(), &mut rec);
@@ -693,12 +699,7 @@ mod tests {
     #[test]
     fn schedule_free_fine_tuning_recovers_the_shifted_domain() {
         let mut m = base();
-        let mut sensor = Accel::new(
-            SimAccel::new(Domain::SHIFTED, Faults::DEMO, 0xD15EA5E),
-            NoDelay,
-            ADDRESS,
-        );
-        sensor.init().unwrap();
+        let mut sensor = shifted_sensor(Faults::DEMO, 0xD15EA5E);
         let mut ws = std::boxed::Box::new(Workspace::new());
         let mut rec = Record::default();
         let cfg = Config {
@@ -808,12 +809,7 @@ mod tests {
             };
             let mut m = base();
             let before = m.head.clone();
-            let mut sensor = Accel::new(
-                SimAccel::new(Domain::SHIFTED, Faults::NONE, 3),
-                NoDelay,
-                ADDRESS,
-            );
-            sensor.init().unwrap();
+            let mut sensor = shifted_sensor(Faults::NONE, 3);
             let mut ws = std::boxed::Box::new(Workspace::new());
             let mut rec = Record::default();
             let out = run(&mut m, &mut sensor, &mut ws, &cfg, &mut rec);
@@ -857,12 +853,7 @@ mod tests {
     #[test]
     fn bad_range_config_falls_back() {
         let mut m = base();
-        let mut sensor = Accel::new(
-            SimAccel::new(Domain::SHIFTED, Faults::NONE, 2),
-            NoDelay,
-            ADDRESS,
-        );
-        sensor.init().unwrap();
+        let mut sensor = shifted_sensor(Faults::NONE, 2);
         let mut ws = std::boxed::Box::new(Workspace::new());
         let mut rec = Record::default();
         let cfg = Config {

@@ -118,18 +118,21 @@ impl<F: Real> Cycles<F> {
         } else {
             let m = self.cycle_mul;
             let (tf, t0f) = (fu::<F>(t), fu::<F>(t0));
-            // timm's expression, `(1 − mⁱ)/(1 − m)·t_initial`: exactly `t_initial` for i = 1.
-            let start = |i: F| (F::ONE - m.powf(i)) / (F::ONE - m) * t0f;
+            // timm's expression, `(1 − mⁱ)/(1 − m)·t_initial` from `mi = mⁱ`: exactly
+            // `t_initial` for i = 1. One `powf` per step (the neighbours are `mi·m`, `mi/m`).
+            let start = |mi: F| (F::ONE - mi) / (F::ONE - m) * t0f;
             let mut i = ((F::ONE + tf / t0f * (m - F::ONE)).ln() / m.ln())
                 .floor()
                 .max(F::ZERO);
-            if tf < start(i) && i > F::ZERO {
+            let mut mi = m.powf(i);
+            if tf < start(mi) && i > F::ZERO {
                 i = i - F::ONE;
-            } else if tf >= start(i + F::ONE) {
+                mi = mi / m;
+            } else if tf >= start(mi * m) {
                 i = i + F::ONE;
+                mi = mi * m;
             }
-            let t_i = m.powf(i) * t0f;
-            (i.to_f64() as u64, (tf - start(i)).max(F::ZERO), t_i)
+            (i.to_f64() as u64, (tf - start(mi)).max(F::ZERO), mi * t0f)
         };
         if i < u64::from(self.cycle_limit) {
             Phase::Cycle { i, t_curr, t_i }

@@ -4,7 +4,7 @@
 //!
 //! This is what WSD is for (Hägele et al. 2024, §3; MiniCPM): train at a constant rate for as
 //! long as the budget allows, and branch a short decay wherever a finished model is wanted.
-//! The branch's schedule is lrate-core's [`Wsd`] with the stable phase ending at the
+//! The branch's schedule is lrate-core's [`Wsd`](lrate_core::Wsd) with the stable phase ending at the
 //! checkpoint's step `s`, so for every step before `s` it gives the original rate and the
 //! decay starts at `s` from the stable rate: the learning-rate sequence continues exactly
 //! where the checkpoint stopped. DIR is only read; NEW gets a copy of the checkpoint (with the

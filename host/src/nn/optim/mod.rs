@@ -262,20 +262,8 @@ impl Optimizer {
                 beta2,
                 eps,
                 weight_decay,
-            } => {
-                let m = buffer(&mut self.first, name, shape, n, zeros)?;
-                let v = buffer(&mut self.second, name, shape, n, zeros)?;
-                let h = adam::Hyper {
-                    lr,
-                    beta1: momentum,
-                    beta2,
-                    eps,
-                    weight_decay,
-                    t,
-                };
-                adam::step(p, g, m, v, &h);
             }
-            OptimizerKind::AdamW {
+            | OptimizerKind::AdamW {
                 beta2,
                 eps,
                 weight_decay,
@@ -290,7 +278,11 @@ impl Optimizer {
                     weight_decay,
                     t,
                 };
-                adamw::step(p, g, m, v, &h);
+                if matches!(self.kind, OptimizerKind::AdamW { .. }) {
+                    adamw::step(p, g, m, v, &h);
+                } else {
+                    adam::step(p, g, m, v, &h);
+                }
             }
             OptimizerKind::SfSgd {
                 weight_decay,

@@ -13,8 +13,7 @@
 //! condition); nothing else changes.
 
 use embedded_hal::delay::DelayNs;
-use lrate_firmware::signal::Domain;
-use lrate_firmware::sim::{Faults, SimAccel};
+use lrate_firmware::sim::SimAccel;
 
 #[cfg(all(feature = "qemu", feature = "rtt"))]
 compile_error!("features `qemu` and `rtt` are exclusive: build the board image with --no-default-features --features rtt");
@@ -66,9 +65,10 @@ pub fn exit(success: bool) -> ! {
     }
 }
 
-/// The accelerometer's bus (see the module docs).
+/// The accelerometer's bus (see the module docs): test stream `seed`
+/// ([`lrate_firmware::evaluation::stream`]).
 pub fn sensor_bus(seed: u64) -> SimAccel {
-    SimAccel::new(Domain::SHIFTED, Faults::DEMO, seed)
+    lrate_firmware::evaluation::stream(seed)
 }
 
 /// Busy-wait delay calibrated to [`CORE_HZ`] (`cortex_m::asm::delay` spins at

@@ -4,7 +4,8 @@
 //! (`__sdata..__edata`, `__sbss..__ebss`, `__sheap` = end of static RAM,
 //! `_stack_start` = top of RAM) and from stack painting: `cortex-m-rt`'s
 //! `paint-stack` fills `_stack_end.._stack_start` with `0xCCCC_CCCC` before `main`,
-//! and [`peak_stack`] finds the lowest word that was overwritten.
+//! and [`stack_use`] finds the lowest word that was overwritten and how much
+//! paint is left below it ([`STACK_HEADROOM_MIN`] must be).
 //! The cost of a training step is read from SysTick, which QEMU clocks from its
 //! virtual clock: with `-icount shift=0` one instruction is one nanosecond and
 //! SysTick counts one tick per 40 ns (25 MHz), so the figures are deterministic.
@@ -12,6 +13,7 @@
 use crate::board;
 use cortex_m::peripheral::syst::SystClkSource;
 use cortex_m_rt::entry;
+use lrate_firmware::evaluation::{accuracy_floor, config_for, mean_sd, TEST_SEEDS};
 use lrate_firmware::events::{Event, Observer, Phase};
 use lrate_firmware::finetune::{self, Config, FineTuneOptimizer, Workspace};
 use lrate_firmware::model::Model;
@@ -22,10 +24,6 @@ use lrate_firmware::weights;
 /// The base model, trained on the host by the `export` example (see firmware/README.md).
 static BASE_WEIGHTS: &[u8] = include_bytes!("../model/base.bin");
 
-/// Required accuracy gain on the shifted domain, percentage points.
-const REQUIRED_GAIN_PP: f32 = 10.0;
-/// Seed of the simulated sensor.
-const SENSOR_SEED: u64 = 0xD15EA5E;
 /// The fine-tuning optimizer of this image: CLR SGD, or schedule-free SGD with the
 /// `sf-sgd` feature (one optimizer per image, so that flash and step cost of each
 /// can be measured on its own).
@@ -71,20 +69,53 @@ fn flash_used() -> usize {
     addr!(__veneer_limit) - addr!(__vector_table)
 }
 
-/// Peak stack: distance from the top of the stack to the lowest painted word
-/// that was overwritten.
-fn peak_stack() -> usize {
+/// Painted stack words that must survive below the deepest point the stack
+/// reached, in bytes. The stack region runs from the top of RAM down to the end
+/// of static RAM (`_stack_end`), so a stack that outgrows it writes over the
+/// statics below: this margin makes the budget check fail before that happens,
+/// and catches a frame that jumps over up to 1 KiB of paint without writing it.
+const STACK_HEADROOM_MIN: usize = 1024;
+
+/// Stack use from stack painting: `(peak, headroom)`, the distance from the top
+/// of the stack to the lowest overwritten word and the painted bytes left below
+/// it (`peak + headroom` is the whole region, `_stack_start − _stack_end`).
+fn stack_use() -> (usize, usize) {
     const PAINT: u32 = 0xCCCC_CCCC;
     // SAFETY: reads words inside the stack region `_stack_end.._stack_start`,
     // which is RAM reserved for the stack; volatile so the scan is not elided.
     unsafe {
         let top = addr!(_stack_start);
-        let mut p = addr!(_stack_end);
+        let bottom = addr!(_stack_end);
+        let mut p = bottom;
         while p < top && core::ptr::read_volatile(p as *const u32) == PAINT {
             p += 4;
         }
-        top - p
+        (top - p, p - bottom)
     }
+}
+
+/// The `stack-hog` test image only: recurses in 256-byte frames (each written,
+/// so the paint is scrubbed) until the stack pointer is within 512 bytes of the
+/// end of the stack region, leaving less than [`STACK_HEADROOM_MIN`] of paint:
+/// the budget check must then fail. Returns a checksum so nothing is elided.
+#[cfg(feature = "stack-hog")]
+#[inline(never)]
+fn hog_stack(bottom: usize, depth: u32) -> u32 {
+    let mut frame = [0u32; 64];
+    for (i, w) in frame.iter_mut().enumerate() {
+        // SAFETY: a volatile write into this frame's own array.
+        unsafe { core::ptr::write_volatile(w, depth ^ i as u32) };
+    }
+    let sp = cortex_m::register::msp::read() as usize;
+    // SAFETY: volatile reads of this frame's own array.
+    let mut sum = frame
+        .iter()
+        .map(|w| unsafe { core::ptr::read_volatile(w) })
+        .fold(0u32, u32::wrapping_add);
+    if sp > bottom + 512 {
+        sum = sum.wrapping_add(hog_stack(bottom, depth + 1));
+    }
+    sum
 }
 
 struct Log {
@@ -332,18 +363,141 @@ fn run() -> bool {
             &mut *core::ptr::addr_of_mut!(WORKSPACE),
         )
     };
-    if let Err(e) = weights::load(BASE_WEIGHTS, model) {
-        defmt::error!("base weights rejected: {}", defmt::Debug2Format(&e));
-        return false;
-    }
     defmt::info!(
-        "base weights: {} bytes, CRC-32 ok, {} parameters ({} trainable)",
+        "base weights: {} bytes, {} parameters ({} trainable)",
         BASE_WEIGHTS.len(),
         (BASE_WEIGHTS.len() - 20) / 4,
         lrate_firmware::model::Head::PARAMS
     );
 
-    let mut sensor = Accel::new(board::sensor_bus(SENSOR_SEED), board::SpinDelay, ADDRESS);
+    // One complete run per test stream: fresh base weights, the stream's own
+    // held-out set, range test, fine-tuning (see `lrate_firmware::evaluation`).
+    let cfg = Config {
+        optimizer: OPTIMIZER,
+        ..Config::default()
+    };
+    defmt::info!("RESULT optimizer name={=str}", cfg.optimizer.name());
+    let mut before = [0.0f32; TEST_SEEDS.len()];
+    let mut after = [0.0f32; TEST_SEEDS.len()];
+    let mut all_from_range_test = true;
+    for (i, &seed) in TEST_SEEDS.iter().enumerate() {
+        if let Err(e) = weights::load(BASE_WEIGHTS, model) {
+            defmt::error!("base weights rejected: {}", defmt::Debug2Format(&e));
+            return false;
+        }
+        let Some(mut sensor) = init_sensor(seed) else {
+            return false;
+        };
+        defmt::info!(
+            "run {} of {}: test stream seed={}",
+            i + 1,
+            TEST_SEEDS.len(),
+            seed
+        );
+        let out = finetune::run(model, &mut sensor, ws, &config_for(&cfg, seed), &mut log);
+        before[i] = 100.0 * out.acc_before;
+        after[i] = 100.0 * out.acc_after;
+        all_from_range_test &= out.from_range_test;
+        defmt::info!(
+            "samples: ok={} skipped={} (bus={} timeout={} saturated={} non_finite={})",
+            out.counts.ok,
+            out.counts.skipped(),
+            out.counts.bus,
+            out.counts.timeout,
+            out.counts.saturated,
+            out.counts.non_finite
+        );
+        defmt::info!(
+            "RESULT run seed={} accuracy_before={}% accuracy_after={}% gain={}pp",
+            seed,
+            before[i],
+            after[i],
+            after[i] - before[i]
+        );
+        defmt::info!(
+            "RESULT bounds seed={} base_lr={} max_lr={} from_range_test={}",
+            seed,
+            out.bounds.0,
+            out.bounds.1,
+            out.from_range_test
+        );
+    }
+    let (mean_before, sd_before) = mean_sd(&before);
+    let (mean_after, sd_after) = mean_sd(&after);
+    let floor = 100.0 * accuracy_floor(cfg.optimizer);
+    defmt::info!(
+        "RESULT accuracy runs={} mean_before={}% sd_before={}pp mean_after={}% sd_after={}pp floor={}%",
+        TEST_SEEDS.len(),
+        mean_before,
+        sd_before,
+        mean_after,
+        sd_after,
+        floor
+    );
+
+    #[cfg(feature = "stack-hog")]
+    defmt::warn!(
+        "stack-hog image: stack used down to the end of its region on purpose (checksum {})",
+        hog_stack(addr!(_stack_end), 0)
+    );
+    let (data, bss, statics) = static_ram();
+    let (stack, headroom) = stack_use();
+    let flash = flash_used();
+    defmt::info!(
+        "RESULT flash used={} budget=262144 (weights {})",
+        flash,
+        BASE_WEIGHTS.len()
+    );
+    defmt::info!(
+        "RESULT memory static_ram={} (data={} bss={}) peak_stack={} total={} budget=65536 stack_headroom={} headroom_min={}",
+        statics,
+        data,
+        bss,
+        stack,
+        statics + stack,
+        headroom,
+        STACK_HEADROOM_MIN
+    );
+    let accuracy_ok = mean_after >= floor && all_from_range_test;
+    let ram_ok = statics + stack <= 64 * 1024 && headroom >= STACK_HEADROOM_MIN;
+    let flash_ok = flash <= 256 * 1024;
+    if accuracy_ok && ram_ok && flash_ok {
+        defmt::info!(
+            "PASS: mean accuracy {}% >= floor {}%, RAM {} bytes with {} bytes of stack headroom, flash {} bytes",
+            mean_after,
+            floor,
+            statics + stack,
+            headroom,
+            flash
+        );
+    } else {
+        if !accuracy_ok {
+            defmt::error!(
+                "FAIL accuracy: mean {}% (floor {}%), every range test picked: {}",
+                mean_after,
+                floor,
+                all_from_range_test
+            );
+        }
+        if !ram_ok {
+            defmt::error!(
+                "FAIL stack: RAM {} bytes (budget 65536), stack headroom {} bytes (need {})",
+                statics + stack,
+                headroom,
+                STACK_HEADROOM_MIN
+            );
+        }
+        if !flash_ok {
+            defmt::error!("FAIL flash: {} bytes (budget 262144)", flash);
+        }
+    }
+    accuracy_ok && ram_ok && flash_ok
+}
+
+/// The sensor on test stream `seed`, initialised (up to 5 retries); `None` after
+/// logging the error if it never answers.
+fn init_sensor(seed: u64) -> Option<Accel<lrate_firmware::sim::SimAccel, board::SpinDelay>> {
+    let mut sensor = Accel::new(board::sensor_bus(seed), board::SpinDelay, ADDRESS);
     let mut tries = 0;
     loop {
         match sensor.init() {
@@ -354,73 +508,12 @@ fn run() -> bool {
             }
             Err(e) => {
                 defmt::error!("sensor init failed: {}", defmt::Debug2Format(&e));
-                return false;
+                return None;
             }
         }
     }
     defmt::info!("sensor ready at 0x{:02x}", ADDRESS);
-
-    let cfg = Config {
-        optimizer: OPTIMIZER,
-        ..Config::default()
-    };
-    defmt::info!("RESULT optimizer name={=str}", cfg.optimizer.name());
-    let out = finetune::run(model, &mut sensor, ws, &cfg, &mut log);
-
-    let before = 100.0 * out.acc_before;
-    let after = 100.0 * out.acc_after;
-    let gain = after - before;
-    defmt::info!(
-        "samples: ok={} skipped={} (bus={} timeout={} saturated={} non_finite={})",
-        out.counts.ok,
-        out.counts.skipped(),
-        out.counts.bus,
-        out.counts.timeout,
-        out.counts.saturated,
-        out.counts.non_finite
-    );
-    defmt::info!(
-        "RESULT accuracy_before={}% accuracy_after={}% gain={}pp",
-        before,
-        after,
-        gain
-    );
-    defmt::info!(
-        "RESULT bounds base_lr={} max_lr={} from_range_test={}",
-        out.bounds.0,
-        out.bounds.1,
-        out.from_range_test
-    );
-
-    let (data, bss, statics) = static_ram();
-    let stack = peak_stack();
-    let flash = flash_used();
-    defmt::info!(
-        "RESULT flash used={} budget=262144 (weights {})",
-        flash,
-        BASE_WEIGHTS.len()
-    );
-    defmt::info!(
-        "RESULT memory static_ram={} (data={} bss={}) peak_stack={} total={} budget=65536",
-        statics,
-        data,
-        bss,
-        stack,
-        statics + stack
-    );
-    let ok = gain >= REQUIRED_GAIN_PP && statics + stack <= 64 * 1024 && flash <= 256 * 1024;
-    if ok {
-        defmt::info!("PASS: gain {}pp >= {}pp", gain, REQUIRED_GAIN_PP);
-    } else {
-        defmt::error!(
-            "FAIL: gain {}pp (need {}pp), RAM {} bytes, flash {} bytes",
-            gain,
-            REQUIRED_GAIN_PP,
-            statics + stack,
-            flash
-        );
-    }
-    ok
+    Some(sensor)
 }
 
 #[panic_handler]

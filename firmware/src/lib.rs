@@ -11,6 +11,7 @@
 //! lrate-firmware --example export`) trains the base model with it ([`export`]).
 
 pub mod base;
+pub mod evaluation;
 pub mod events;
 // Host-only: the Cortex-M image never trains the base model, and leaving the module
 // out of that build keeps its code generation (and so its flash size and step
@@ -25,4 +26,7 @@ pub mod sensor;
 pub mod signal;
 pub mod sim;
 pub mod train;
+// Host-only, like `export`: the search that chose the fine-tuning settings.
+#[cfg(not(target_os = "none"))]
+pub mod tune;
 pub mod weights;

@@ -14,7 +14,12 @@
 //! * Where it raised (`error`) or stopped after one batch (torch-lr-finder on
 //!   negative losses): lrate runs without panicking, and each suggestion is `None`
 //!   or a finite lr inside the swept range (Minimum, being lr/10, inside
-//!   `[start_lr/10, end_lr/10]`).
+//!   `[start_lr/10, end_lr/10]`). When the losses are finite and some are
+//!   negative (`negative_losses`: the loss falls below zero, then rises), where
+//!   both libraries fail only because their divergence test `smoothed > k × best`
+//!   holds at once for `best < 0`, lrate's smoothed curve must be the library's
+//!   own formula (computed in the test), and it must stop exactly where its
+//!   documented sign-aware rule says (re-implemented in the test), not at once.
 //!
 //! The libraries computed losses as float32 tensors, so the raw losses are rounded
 //! to f32 before they are fed (in f64 arithmetic, torch-lr-finder's precision; the
@@ -50,6 +55,32 @@ impl Lib {
             Lib::Fastai => RangeTestConfig::fastai(),
             Lib::Torch => RangeTestConfig::torch_lr_finder(),
         }
+    }
+    /// The library's divergence factor `k` (fastai 4, torch-lr-finder 5).
+    fn diverge_factor(self) -> f64 {
+        match self {
+            Lib::Fastai => 4.0,
+            Lib::Torch => 5.0,
+        }
+    }
+    /// The library's loss smoothing, from its source: fastai's `Recorder`
+    /// (`avg = 0.98 avg + 0.02 x`, debiased by `1 − 0.98^(i+1)`) and
+    /// torch-lr-finder's `range_test` (`s = 0.05 x + 0.95 s_prev`, `s_0 = x_0`).
+    fn smooth(self, raw: &[f64]) -> Vec<f64> {
+        let mut out = Vec::with_capacity(raw.len());
+        let mut avg = 0.0;
+        for (i, &x) in raw.iter().enumerate() {
+            let s = match self {
+                Lib::Fastai => {
+                    avg = 0.98 * avg + 0.02 * x;
+                    avg / (1.0 - 0.98f64.powi(i as i32 + 1))
+                }
+                Lib::Torch if i == 0 => x,
+                Lib::Torch => 0.05 * x + 0.95 * out[i - 1],
+            };
+            out.push(s);
+        }
+        out
     }
     /// The reference's suggestion keys and the matching lrate rule.
     fn suggestions(self, reference: &Value) -> Vec<(String, Option<f64>, Suggestion)> {
@@ -185,6 +216,43 @@ fn check_lib<F: Real>(lib: Lib, case: &Value) -> Result<String, String> {
                 let (lo, hi) = (lo * (1.0 - 1e-6), hi * (1.0 + 1e-6));
                 if !(v.is_finite() && v >= lo && v <= hi) {
                     return Err(format!("{rule:?} = {v} outside [{lo}, {hi}]"));
+                }
+            }
+        }
+        // Finite losses with a negative best (`negative_losses`): the libraries
+        // fail only because their divergence test `s > k × best` holds at once
+        // when `best < 0`. lrate must not: its smoothed curve is the library's own
+        // smoothing formula (computed here), and it stops where its documented
+        // rule for `best ≤ 0` says, `s − best > (k − 1) · max(|best|, |s₀|)`
+        // (re-implemented here), not at the first batch.
+        let sweep = &raw[..raw.len().min(num_it as usize)];
+        if sweep.iter().all(|x| x.is_finite()) && sweep.iter().any(|&x| x < 0.0) {
+            let want = lib.smooth(sweep);
+            let k = lib.diverge_factor();
+            let mut best = f64::INFINITY;
+            let mut expect = sweep.len() as u32;
+            for (i, &s) in want.iter().enumerate() {
+                best = best.min(s);
+                let rose = if best > 0.0 {
+                    s > k * best
+                } else {
+                    s - best > (k - 1.0) * best.abs().max(want[0].abs())
+                };
+                if rose {
+                    expect = i as u32 + 1;
+                    break;
+                }
+            }
+            if got.batches != expect {
+                return Err(format!(
+                    "negative best: lrate ran {} batches, its rule says {expect}",
+                    got.batches
+                ));
+            }
+            for (i, (g, w)) in got.losses.iter().zip(&want).enumerate() {
+                match g {
+                    Some(g) if rel_ok(*g, *w, REL_CURVE) => {}
+                    _ => return Err(format!("smoothed loss [{i}] {g:?} != {w} (by formula)")),
                 }
             }
         }

@@ -3,8 +3,9 @@
 //! binary files with `resnet9` (the `cifar10:DIR` path a user with the real
 //! files takes), then checks the report it writes: `superconvergence.json` with
 //! the keys the issue asks for, `superconvergence.md` and the plots. A second
-//! invocation must resume: skip every finished run, and continue a run whose
-//! result is missing from its checkpoint.
+//! invocation must resume: skip every finished run, continue a run stopped
+//! mid-way (after epoch 1 of 2) from its checkpoint, and finish a run whose
+//! result is missing; both report exactly what the uninterrupted runs did.
 //!
 //! The script runs the `lrate` command line. This test binary is that command
 //! line too (`harness = false`): started with `LRATE_TESTS_RUN_AS_CLI` set, its
@@ -269,33 +270,85 @@ fn smoke(logs: &mut Vec<String>) -> Result<(), String> {
     }
 
     // Resume: a finished run is not run again; a run without result.json continues from
-    // its checkpoint (here already complete) and reports the same accuracy.
-    let grid_run = out.join("runs/grid-onecycle-0.05-1ep");
-    let before: Value = serde_json::from_str(
-        &std::fs::read_to_string(grid_run.join("result.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    std::fs::remove_file(grid_run.join("result.json")).map_err(|e| e.to_string())?;
-    let log = run_script(&data, &out, &report, logs)?;
-    check(log.contains("resume grid-onecycle-0.05-1ep"), || {
-        "second invocation did not resume the run without a result".into()
+    // its checkpoint and reports what the uninterrupted run reported. Two such runs:
+    // one stopped mid-way (epoch 1 of the 2 of a multistep baseline, re-run here by its
+    // own recorded command with `--stop-after 1`), and one whose checkpoint is complete.
+    let read_result = |dir: &Path| -> Result<Value, String> {
+        let text = std::fs::read_to_string(dir.join("result.json"))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        serde_json::from_str(&text).map_err(|e| e.to_string())
+    };
+    let mid_run = out.join("runs/multistep-0.05-2ep");
+    let mid_before = read_result(&mid_run)?;
+    let command = std::fs::read_to_string(mid_run.join("command.txt"))
+        .map_err(|e| format!("command.txt: {e}"))?;
+    std::fs::remove_dir_all(&mid_run).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&mid_run).map_err(|e| e.to_string())?;
+    let stopped = Process::new("bash")
+        .arg("-c")
+        .arg(format!("{} --stop-after 1", command.trim()))
+        .env(AS_CLI, "1")
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run bash: {e}"))?;
+    logs.push(format!(
+        "--- {} --stop-after 1 ---\n{}",
+        command.trim(),
+        String::from_utf8_lossy(&stopped.stderr)
+    ));
+    check(stopped.status.success(), || {
+        format!("the mid-way run failed: {}", stopped.status)
     })?;
-    // 9 runs less the resumed one, and the range tests of the 2 auto seeds.
-    check(log.matches("skip ").count() == 10, || {
+    check(mid_run.join("checkpoint.safetensors").is_file(), || {
+        "the run stopped after epoch 1 left no checkpoint".into()
+    })?;
+    check(!mid_run.join("result.json").exists(), || {
+        "the run stopped after epoch 1 already has a result".into()
+    })?;
+    let metrics = std::fs::read_to_string(mid_run.join("metrics.csv")).unwrap_or_default();
+    let grid_run = out.join("runs/grid-onecycle-0.05-1ep");
+    let grid_before = read_result(&grid_run)?;
+    std::fs::remove_file(grid_run.join("result.json")).map_err(|e| e.to_string())?;
+
+    let log = run_script(&data, &out, &report, logs)?;
+    for name in ["multistep-0.05-2ep", "grid-onecycle-0.05-1ep"] {
+        check(log.contains(&format!("resume {name}")), || {
+            format!("second invocation did not resume {name}, which had no result")
+        })?;
+    }
+    // 9 runs less the 2 resumed ones, and the range tests of the 2 auto seeds.
+    check(log.matches("skip ").count() == 9, || {
         format!(
-            "second invocation did not skip the 10 finished runs (finds included): {} skips",
+            "second invocation did not skip the 9 finished runs (finds included): {} skips",
             log.matches("skip ").count()
         )
     })?;
     check(!log.contains("start "), || {
         "second invocation started a run again".into()
     })?;
-    let after: Value = serde_json::from_str(
-        &std::fs::read_to_string(grid_run.join("result.json")).map_err(|e| e.to_string())?,
-    )
-    .map_err(|e| e.to_string())?;
-    check(before["test_acc"] == after["test_acc"], || {
-        format!("resumed result differs: {before} vs {after}")
-    })?;
+    let metrics_after = std::fs::read_to_string(mid_run.join("metrics.csv")).unwrap_or_default();
+    check(
+        metrics_after.lines().count() > metrics.lines().count(),
+        || {
+            format!(
+                "the resumed run added no metrics (before: {} lines, after: {})",
+                metrics.lines().count(),
+                metrics_after.lines().count()
+            )
+        },
+    )?;
+    for (dir, before) in [(&mid_run, &mid_before), (&grid_run, &grid_before)] {
+        let after = read_result(dir)?;
+        for key in ["test_acc", "train_loss", "steps"] {
+            check(before[key] == after[key], || {
+                format!(
+                    "{}: resumed {key} differs from the uninterrupted run: {} vs {}",
+                    dir.display(),
+                    before[key],
+                    after[key]
+                )
+            })?;
+        }
+    }
     Ok(())
 }

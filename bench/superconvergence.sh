@@ -31,6 +31,7 @@
 #   AUTO_SEEDS      seeds of the range test and of the 1cycle --max-lr auto runs, each run once
 #                   per seed (default "0 1 2"; quick mode "0 1"); SEED's range test runs too
 #   EXPERIMENTS     which groups to run (default "find onecycle baselines cyclic grid")
+#   DRAFT           1: run on a working tree with uncommitted changes, the report marked DRAFT
 # Defaults: DATA=fashion-mnist:/usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist),
 # MODEL=cnn-s, OUT=target/superconvergence, REPORT_DIR=docs/results. Quick mode: OUT=
 # target/superconvergence-quick, REPORT_DIR=OUT/report, 1024/512 images, NUM_IT=30, 1cycle for
@@ -38,6 +39,11 @@
 # overridable).
 # Run names: find-sS (in OUT/find-sS), onecycle-auto-Nep-sS (S the seed), and, at SEED,
 # constant-*, multistep-*, clr-auto-*, sgdr-auto-*, grid-onecycle-* (in OUT/runs/NAME).
+#
+# Provenance (issue 18, bench/provenance.py): the script refuses a working tree with uncommitted
+# changes (exit 2) unless DRAFT=1, which marks the report DRAFT; quick mode (the smoke test of
+# tests/superconvergence_smoke.rs, on a fresh clone or a working copy) never refuses, it only
+# marks a dirty tree's report DRAFT. Each invocation records its commit in OUT/experiment.json.
 #
 # Resumable: every run writes its directory's result.json when it is done (finished or diverged);
 # a second invocation skips those, continues a run that was stopped mid-way from its checkpoint
@@ -131,6 +137,14 @@ FIND_SEEDS=$AUTO_SEEDS
 case " $AUTO_SEEDS " in *" $SEED "*) ;; *) FIND_SEEDS="$AUTO_SEEDS $SEED" ;; esac
 
 command -v python3 >/dev/null || { echo "superconvergence.sh: python3 is needed (stdlib only)" >&2; exit 2; }
+# A report from a dirty tree is not evidence: refuse it (unless DRAFT=1), before any build or run.
+# Quick mode is the smoke test, run on any tree: it only marks the report DRAFT.
+if [ "$QUICK" = 1 ]; then
+  SC_TREE=$(python3 bench/provenance.py check --mark-only --prog superconvergence.sh)
+else
+  SC_TREE=$(python3 bench/provenance.py check --prog superconvergence.sh) || exit 2
+fi
+export SC_TREE
 
 if [ -z "${LRATE:-}" ]; then
   cargo build -q --release -p lrate
@@ -165,6 +179,8 @@ COMMON=(--config "$CONFIG" --data "$DATA" --model "$MODEL" --batch "$BATCH"
 # The settings of this experiment, for the report.
 python3 - "$OUT/experiment.json" <<PY
 import json, os, platform, subprocess, sys, time
+sys.path.insert(0, "$ROOT/bench")
+import provenance
 def sh(c):
     try:
         return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
@@ -192,9 +208,11 @@ if os.path.exists(path):
     except ValueError:
         old = {}
 invocations = old.get("invocations", [])
-git = sh("git rev-parse --short HEAD") + (" (with uncommitted changes)" if sh("git status --porcelain") else "")
+prov = provenance.provenance(lrate="$LRATE", draft=os.environ.get("SC_TREE") == "draft")
+git = prov["commit"]  # the plain sha; "dirty" and "draft" say whether the tree was committed
 invocations.append({"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "loadavg_at_start": sh("cut -d' ' -f1-3 /proc/loadavg"), "git": git,
+                    "commit": git, "dirty": prov["dirty"], "draft": prov["draft"],
                     "lrate_version": sh("'$LRATE' --version")})
 json.dump({
     "command": os.environ.get("SC_COMMAND") or "bash bench/superconvergence.sh",

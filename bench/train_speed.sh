@@ -1,57 +1,94 @@
 #!/usr/bin/env bash
-# Training throughput, lrate vs PyTorch, side by side in one invocation (issue 6).
+# Training throughput, lrate vs PyTorch, side by side in one invocation (issue 6), with its
+# report (issue 18): docs/results/train_speed.md and docs/results/train_speed.json.
 #
-#   bash bench/train_speed.sh            # cnn-s and resnet9, batch 128, all cores
+#   bash bench/train_speed.sh            # cnn-s and resnet9, batch 128, all cores, 3 repeats
 #   STEPS=50 RESNET_STEPS=5 THREADS=2 bash bench/train_speed.sh
+#   REPORT_DIR=/tmp/speed SPEED=target/release/examples/speed bash bench/train_speed.sh
 #
 # Same nets, same optimizer (SGD, Nesterov momentum 0.9, weight decay 5e-4), same batch, same
-# input shape and the same thread count for both. Prints img/s, the lrate/PyTorch ratio, peak RSS
-# and CPU/wall (cores busy). PyTorch is installed into a virtualenv under target/ when missing.
-# A benchmark, not a test: compare the ratios of one run; the machine is shared and noisy.
+# input shape and the same thread count for both. Per model, REPEATS pairs of runs (lrate's
+# `speed` example, bench/torch_ref.py), their order alternating; prints img/s, the
+# lrate/PyTorch ratio, peak RSS and CPU/wall (cores busy) of every run, and the ratio's mean ±
+# sd; then the peak RSS of a Python process that only imports torch. The measuring and the
+# report are bench/train_speed.py (Python stdlib). A benchmark, not a test: compare the ratios
+# of one invocation; a shared machine is noisy (the report records the load average).
+#
+# The anchor is pinned: PyTorch 2.15 (TORCH_PIN). It is installed from PyPI (pip install
+# "torch==2.15.*") into the virtualenv VENV when the venv lacks torch or has another
+# major.minor; the report records the version the runs used.
+#
+# Provenance (bench/provenance.py): refuses a working tree with uncommitted changes (exit 2)
+# unless DRAFT=1, which marks the report DRAFT; the report records commit, CPU and nproc.
+#
+# Environment variables:
+#   THREADS       threads of both sides (RAYON_NUM_THREADS, OMP_NUM_THREADS; default: nproc)
+#   BATCH         mini-batch size (default 128)
+#   STEPS         timed steps of cnn-s (default 50); RESNET_STEPS those of resnet9 (default 4)
+#   WARMUP        untimed steps before them (default 2)
+#   REPEATS       pairs of runs per model (default 3)
+#   MODELS        models (default "cnn-s resnet9")
+#   REPORT_DIR    report directory (default docs/results; tests: REPORT_DIR=/tmp/...)
+#   SPEED         lrate's speed example (default: build it with
+#                 `cargo build -q --release -p lrate --example speed`)
+#   VENV          the virtualenv with torch (default target/bench-venv)
+#   TORCH_PIN     the PyTorch major.minor to use (default 2.15)
+#   DRAFT         1: run on a working tree with uncommitted changes, the report marked DRAFT
 set -euo pipefail
+main() {
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+# The command as invoked (settings given by environment variables first, paths hidden).
+COMMAND=""
+for v in THREADS BATCH STEPS RESNET_STEPS WARMUP REPEATS MODELS TORCH_PIN DRAFT; do
+  if [ -n "${!v+x}" ]; then COMMAND+="$v=$(printf '%q' "${!v}") "; fi
+done
+for v in REPORT_DIR SPEED VENV; do
+  if [ -n "${!v+x}" ]; then COMMAND+="$v=... "; fi
+done
+COMMAND+="bash bench/train_speed.sh"
+
 THREADS=${THREADS:-$(nproc)}
 BATCH=${BATCH:-128}
 STEPS=${STEPS:-50}
 RESNET_STEPS=${RESNET_STEPS:-4}
-VENV=target/bench-venv
-if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q torch
+WARMUP=${WARMUP:-2}
+REPEATS=${REPEATS:-3}
+MODELS=${MODELS:-cnn-s resnet9}
+REPORT_DIR=${REPORT_DIR:-docs/results}
+VENV=${VENV:-target/bench-venv}
+TORCH_PIN=${TORCH_PIN:-2.15}
+command -v python3 >/dev/null || { echo "train_speed.sh: python3 is needed" >&2; exit 2; }
+# Before any install, build or run: a report from a dirty tree is refused unless DRAFT=1.
+TREE=$(python3 bench/provenance.py check --prog train_speed.sh) || exit 2
+
+# The anchor: torch TORCH_PIN.* in VENV.
+torch_version() { "$VENV/bin/python" -c 'import torch; print(torch.__version__)' 2>/dev/null || true; }
+found=$(torch_version)
+echo "torch in $VENV: ${found:-none}" >&2
+if [ "$(echo "$found" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')" != "$TORCH_PIN" ]; then
+  [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+  echo "installing torch==$TORCH_PIN.* into $VENV" >&2
+  "$VENV/bin/pip" install -q "torch==$TORCH_PIN.*"
+  found=$(torch_version)
+  echo "torch in $VENV: ${found:-none}" >&2
+  case "$found" in "$TORCH_PIN"|"$TORCH_PIN".*|"$TORCH_PIN"+*) ;;
+    *) echo "train_speed.sh: torch $TORCH_PIN could not be installed (found: ${found:-none})" >&2; exit 2 ;;
+  esac
 fi
-cargo build -q --release -p lrate --example speed
-SPEED=target/release/examples/speed
+
+if [ -z "${SPEED:-}" ]; then
+  cargo build -q --release -p lrate --example speed
+  SPEED="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/speed"
+fi
+[ -x "$SPEED" ] || { echo "train_speed.sh: speed example '$SPEED' not found" >&2; exit 2; }
 export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 
-# Runs a command under GNU-time-like accounting: prints "wall cpu peak_rss_mib" after its output.
-measure() {
-  python3 - "$@" <<'PY'
-import os, resource, subprocess, sys, time
-t = time.perf_counter()
-out = subprocess.run(sys.argv[1:], check=True, capture_output=True, text=True).stdout
-wall = time.perf_counter() - t
-ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(out.strip())
-print(f"MEASURE wall={wall:.2f} cpu={ru.ru_utime + ru.ru_stime:.2f} peak_rss_mib={ru.ru_maxrss / 1024:.0f}")
-PY
+draft=()
+[ "$TREE" = draft ] && draft=(--draft)
+python3 bench/train_speed.py --speed "$SPEED" --python "$VENV/bin/python" --threads "$THREADS" \
+  --batch "$BATCH" --steps "$STEPS" --resnet-steps "$RESNET_STEPS" --warmup "$WARMUP" \
+  --repeats "$REPEATS" --models "$MODELS" --report-dir "$REPORT_DIR" --command "$COMMAND" \
+  ${draft[@]+"${draft[@]}"}
 }
-
-# Value of `key=value` where key is a whole word (so img_per_s does not match eval_img_per_s).
-field() { sed -n "s/^\(.*[ {]\)\{0,1\}$1=\([^ ,}]*\).*/\2/p" | head -n 1; }
-
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), threads=$THREADS batch=$BATCH"
-printf '%-8s %-8s %12s %12s %10s\n' model impl img/s peak_MiB cpu/wall
-for model in cnn-s resnet9; do
-  steps=$STEPS; [ "$model" = resnet9 ] && steps=$RESNET_STEPS
-  lr_out=$(measure "$SPEED" --model "$model" --batch "$BATCH" --steps "$steps" --warmup 2)
-  pt_out=$(measure "$VENV/bin/python" bench/torch_ref.py --model "$model" --batch "$BATCH" --steps "$steps" --warmup 2 --threads "$THREADS" 2>/dev/null)
-  lr_ips=$(echo "$lr_out" | field img_per_s)
-  pt_ips=$(echo "$pt_out" | tr -d '"' | sed 's/: /=/g' | field img_per_s)
-  lr_rss=$(echo "$lr_out" | grep MEASURE | field peak_rss_mib)
-  pt_rss=$(echo "$pt_out" | grep MEASURE | field peak_rss_mib)
-  lr_cpu=$(echo "$lr_out" | field 'cpu\/wall')
-  pt_cpu=$(echo "$pt_out" | tr -d '"' | sed 's/: /=/g' | field cpu_per_wall | xargs printf '%.2f')
-  printf '%-8s %-8s %12.1f %12s %10s\n' "$model" lrate "$lr_ips" "$lr_rss" "$lr_cpu"
-  printf '%-8s %-8s %12.1f %12s %10s   (RSS: whole process)\n' "$model" pytorch "$pt_ips" "$pt_rss" "$pt_cpu"
-  python3 -c "print(f'$model ratio lrate/pytorch img/s = {$lr_ips/$pt_ips:.2f}; peak RSS ratio = {$lr_rss/$pt_rss:.2f}')"
-done
+main "$@"

@@ -26,11 +26,8 @@ pub enum OptimizerFamily {
 /// How the recommended `max_lr` is read off a range-test curve, for
 /// [`RangeTest::bounds_by`].
 ///
-/// Why [`NearMin`](Self::NearMin) and not fastai's `valley` by default: `valley`
-/// picks about 100× below the lr at which 1cycle trains best on lrate's nets
-/// (37 % vs 77 % test accuracy on synthetic data after 4 epochs), and `steep` is
-/// noisy on short sweeps (it picked 3e-6 from a noise dip in a 50-batch sweep).
-/// The calibration study (`bench/calibrate.sh`, `docs/results/calibration.md`)
+/// Why [`NearMin`](Self::NearMin) and not fastai's `valley` by default: the
+/// calibration study (`bench/calibrate.sh`, `docs/results/calibration.md`)
 /// measures every rule against a grid search of 1cycle `max_lr` on 7 tasks (3
 /// seeds, 3 sweeps each): the default comes within 0.3 pp of the best grid point on
 /// 5 of them (mean gap −0.10 pp on the calibration tasks, −0.38 pp held out);

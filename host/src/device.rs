@@ -66,8 +66,9 @@ pub fn with_device<J: OnDevice>(device: Device, job: J) -> Result<J::Output> {
 
 #[cfg(feature = "cuda")]
 fn cuda<J: OnDevice>(job: J) -> Result<J::Output> {
-    let dev = dfdx::tensor::Cuda::try_build(0, 0)
-        .map_err(|e| anyhow::anyhow!("cannot open CUDA device 0: {e:?}"))?;
+    let dev = dfdx::tensor::Cuda::try_build(0, 0).map_err(|e| {
+        anyhow::anyhow!("cannot open CUDA device 0: {e:?} (--device cpu runs on the CPU)")
+    })?;
     job.run(dev)
 }
 

@@ -17,7 +17,7 @@ use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
 use crate::config::{self, MaxLr, TrainOptions};
 use crate::data::{batch, Split};
-use crate::device::{with_device, OnDevice};
+use crate::device::{with_device, Device, OnDevice};
 use crate::eval_point::{self, BnBatches};
 use crate::find;
 use crate::interrupt;
@@ -150,10 +150,7 @@ pub fn run(args: &TrainArgs) -> Result<Summary> {
             );
         }
         let saved = crate::cooldown::branch(args, from)?;
-        let device = match &args.common.device {
-            Some(d) => d.parse()?,
-            None => saved.meta.common.device,
-        };
+        let device = resumed_device(args, saved.meta.common.device, from)?;
         (device, Start::Resume(Box::new(saved)))
     } else if args.resume {
         let ignored = resume::ignored_flags(args);
@@ -163,17 +160,32 @@ pub fn run(args: &TrainArgs) -> Result<Summary> {
                 ignored.join(", ")
             );
         }
-        let saved = Saved::read(&resume::dir(args)?)?;
-        let device = match &args.common.device {
-            Some(d) => d.parse()?,
-            None => saved.meta.common.device,
-        };
+        let dir = resume::dir(args)?;
+        let saved = Saved::read(&dir)?;
+        let device = resumed_device(args, saved.meta.common.device, &dir)?;
         (device, Start::Resume(Box::new(saved)))
     } else {
         let o = config::resolve_train(args)?;
         (o.common.device, Start::Fresh(Box::new(o)))
     };
     with_device(device, TrainJob { args, start })
+}
+
+/// The device a continued run (`--resume`, `--from`) uses: `--device` if given, else the
+/// one its checkpoint in `dir` names. A checkpoint that names a device this build cannot
+/// use is an error that says how to go on, never a silent switch to another device.
+fn resumed_device(args: &TrainArgs, saved: Device, dir: &Path) -> Result<Device> {
+    if let Some(d) = &args.common.device {
+        return d.parse();
+    }
+    if saved == Device::Cuda && !cfg!(feature = "cuda") {
+        anyhow::bail!(
+            "{}: the checkpoint was written on device cuda, and this build has no `cuda` \
+             feature: rebuild with `--features cuda`, or continue on the CPU with --device cpu",
+            dir.display()
+        );
+    }
+    Ok(saved)
 }
 
 /// The hint of `--max-lr auto` without a reliable pick.

@@ -258,6 +258,37 @@ fn resume_continues_exactly() {
     );
 }
 
+/// `--resume` runs on the device its checkpoint names: a checkpoint that says `cuda`
+/// (faked by editing its metadata) fails in a build without the `cuda` feature, with a
+/// message naming the feature and the way out, and `--device cpu` overrides it.
+#[cfg(not(feature = "cuda"))]
+#[test]
+fn resume_uses_the_checkpoint_device() {
+    use lrate::checkpoint::Checkpoint;
+    let d = tempfile::tempdir().unwrap();
+    let mut a = RESUME.to_vec();
+    a.extend(["7", "--out", "dev", "--stop-after", "1"]);
+    assert_eq!(ok(&lrate(d.path(), &a))["epochs"], 1);
+    let path = d.path().join("dev/checkpoint.safetensors");
+    let mut ck = Checkpoint::load(&path).unwrap();
+    let mut meta: serde_json::Value = serde_json::from_str(&ck.meta).unwrap();
+    assert_eq!(meta["common"]["device"], "cpu", "{meta}");
+    meta["common"]["device"] = "cuda".into();
+    ck.meta = meta.to_string();
+    ck.save(&path).unwrap();
+
+    let resume = ["train", "--resume", "--out", "dev", "--no-progress"];
+    fails(
+        &lrate(d.path(), &resume),
+        &["cuda", "feature", "--device cpu"],
+    );
+    // Nothing was lost: the refused resume left the checkpoint as it was.
+    assert_eq!(Checkpoint::load(&path).unwrap(), ck);
+    let mut on_cpu = resume.to_vec();
+    on_cpu.extend(["--device", "cpu"]);
+    assert_eq!(ok(&lrate(d.path(), &on_cpu))["epochs"], 2);
+}
+
 #[cfg(unix)]
 #[test]
 fn ctrl_c_checkpoints_mid_epoch_and_resume_matches() {

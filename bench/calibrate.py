@@ -496,7 +496,8 @@ class Runner:
         for stale in ("lr_find.json", "lr_find.csv", "result.json"):
             if os.path.exists(os.path.join(d, stale)):
                 os.remove(os.path.join(d, stale))
-        argv = argv + ["--out", d]
+        # No result.json: whatever an earlier attempt left in d is replaced on purpose.
+        argv = argv + ["--out", d, "--overwrite"]
         with open(os.path.join(d, "command.txt"), "w") as f:
             f.write(shlex.join(argv) + "\n")
         out, err, rc, wall = self.spawn(argv, d)

@@ -155,12 +155,12 @@ has() { case " $ROWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 for s in $SEEDS; do
   d=$OUT/runs/main-${EPOCHS}ep-s$s
-  has main && run "$d" train --seed "$s" --out "$d" "${EXTRA[@]}" ${MAIN_LEN[@]+"${MAIN_LEN[@]}"}
+  has main && run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" ${MAIN_LEN[@]+"${MAIN_LEN[@]}"}
   d=$OUT/runs/constant-$CONST_LR-${EPOCHS}ep-s$s
-  has constant && run "$d" train --seed "$s" --out "$d" "${EXTRA[@]}" --schedule constant \
+  has constant && run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" --schedule constant \
     --max-lr "$CONST_LR" --epochs "$EPOCHS"
   d=$OUT/runs/onecycle-$LOW_LR-${EPOCHS}ep-s$s
-  has onecycle-low && run "$d" train --seed "$s" --out "$d" "${EXTRA[@]}" --schedule onecycle \
+  has onecycle-low && run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" --schedule onecycle \
     --max-lr "$LOW_LR" --epochs "$EPOCHS"
 done
 

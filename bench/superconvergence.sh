@@ -271,10 +271,10 @@ run() {
     cmd=("$LRATE" train --resume --out "$dir" --no-progress)
     log "resume $name"
   elif [ "$find" = 1 ]; then
-    cmd=("$LRATE" find "${COMMON[@]}" --seed "$seed" --out "$dir" "$@")
+    cmd=("$LRATE" find "${COMMON[@]}" --seed "$seed" --out "$dir" --overwrite "$@")
     log "start $name"
   else
-    cmd=("$LRATE" train "${COMMON[@]}" --seed "$seed" --out "$dir" "$@")
+    cmd=("$LRATE" train "${COMMON[@]}" --seed "$seed" --out "$dir" --overwrite "$@")
     log "start $name"
   fi
   printf '%q ' "${cmd[@]}" > "$dir/command.txt"; echo >> "$dir/command.txt"

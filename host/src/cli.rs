@@ -80,9 +80,13 @@ pub struct CommonArgs {
     /// Device: cpu | cuda (cuda needs the `cuda` feature) [default: cpu]
     #[arg(long)]
     pub device: Option<String>,
-    /// Output directory [default: runs/lrate]
+    /// Output directory [default: runs/lrate, or runs/lrate-2, -3, … when it holds a run]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Replace the run already in --out (its checkpoint, weights, metrics and plots); without
+    /// it a fresh run refuses a directory that holds one
+    #[arg(long)]
+    pub overwrite: bool,
     /// Range test: first learning rate [default: 1e-7]
     #[arg(long)]
     pub start_lr: Option<f32>,
@@ -140,7 +144,7 @@ pub struct TrainArgs {
     pub schedule: Option<String>,
     /// Peak learning rate, or `auto` to take it from a range test, or `schedule` to keep
     /// the config file's `[schedule]` table's own rates [default: auto, or schedule with a table]
-    #[arg(long, value_name = "X|auto")]
+    #[arg(long, value_name = "X|auto", allow_hyphen_values = true)]
     pub max_lr: Option<MaxLr>,
     /// Number of epochs [default: 8 on synthetic data, 5 otherwise]
     #[arg(long, value_name = "N")]
@@ -176,7 +180,7 @@ pub struct ScheduleArgs {
     #[arg(long, value_name = "NAME")]
     pub schedule: Option<String>,
     /// Peak learning rate for --schedule [default: 0.1]
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_hyphen_values = true)]
     pub max_lr: Option<f32>,
     /// Number of steps to print [default: total steps in the config, else 1000]
     #[arg(long, value_name = "N")]

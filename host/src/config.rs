@@ -513,11 +513,10 @@ pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
         limit_train: a.limit_train.or(f.run.limit_train),
         limit_test: a.limit_test.or(f.run.limit_test),
         device: device.parse()?,
-        out: a
-            .out
-            .clone()
-            .or(f.run.out.clone())
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_OUT)),
+        out: match a.out.clone().or(f.run.out.clone()) {
+            Some(out) => out,
+            None => crate::outdir::default_out()?,
+        },
         find: resolve_find(a, f, &optimizer)?,
         optimizer,
     })
@@ -598,6 +597,10 @@ pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
     };
     if let (ScheduleSource::Named(_), MaxLr::FromSchedule) = (&schedule, max_lr) {
         bail!("--max-lr schedule needs a [schedule] table in the config file");
+    }
+    // An unknown name fails now, not after the range test.
+    if let ScheduleSource::Named(n) = &schedule {
+        sched::check_name(n)?;
     }
     Ok(TrainOptions {
         common,

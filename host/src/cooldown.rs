@@ -144,11 +144,13 @@ pub fn branch(args: &TrainArgs, from: &Path) -> Result<Saved> {
             out.display()
         );
     }
-    if out.join(CHECKPOINT).exists() {
-        bail!(
-            "--out {} already holds a run (its {CHECKPOINT}); continue it with --resume, or choose another directory",
-            out.display()
-        );
+    crate::outdir::check_fresh(
+        &out,
+        args.common.overwrite,
+        "train --from FROM --cooldown N",
+    )?;
+    if args.common.overwrite {
+        crate::outdir::clear(&out)?;
     }
     let saved = Saved::read(from).map_err(|e| anyhow!("--from {}: {e:#}", from.display()))?;
     let mut meta = saved.meta.clone();

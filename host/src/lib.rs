@@ -25,6 +25,7 @@ pub mod interrupt;
 pub mod meta;
 pub mod metrics;
 pub mod nn;
+pub mod outdir;
 pub mod plot;
 pub mod progress;
 pub mod resume;

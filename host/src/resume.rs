@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::checkpoint::Checkpoint;
 use crate::cli::TrainArgs;
-use crate::config::{FileConfig, DEFAULT_OUT};
+use crate::config::FileConfig;
 use crate::data::{batch, Split};
 use crate::meta::Meta;
 use crate::metrics::Metrics;
@@ -134,7 +134,7 @@ pub fn dir(args: &TrainArgs) -> Result<PathBuf> {
     if let Some(o) = FileConfig::read_opt(args.common.config.as_deref())?.run.out {
         return Ok(o);
     }
-    Ok(PathBuf::from(DEFAULT_OUT))
+    Ok(crate::outdir::latest_default())
 }
 
 /// Flags that shape a run and are therefore taken from the checkpoint on `--resume`.

@@ -202,9 +202,63 @@ pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32)
 
 /// Parses a `[schedule]` table (lrate-core's format, e.g. `[schedule.one_cycle]`).
 pub fn from_table(v: &toml::Value) -> Result<Any> {
+    check_table_shape(v)?;
     v.clone()
         .try_into::<Any>()
         .map_err(|e| anyhow!("invalid [schedule] table: {e}"))
+}
+
+/// The shape of a `[schedule]` table: exactly one entry, a table named after a schedule
+/// kind. Anything else (a `kind = "…"` key, stray values, several entries) is refused
+/// with the key, what was found, what is expected and an example.
+fn check_table_shape(v: &toml::Value) -> Result<()> {
+    const EXAMPLE: &str = "e.g.\n  [schedule.one_cycle]\n  max_lr = 0.1\n  total_steps = 1000\n\
+                           (host/examples/onecycle.toml)";
+    let kinds = Any::KINDS.join(", ");
+    let Some(t) = v.as_table() else {
+        bail!(
+            "[schedule] must be a table named after the schedule's kind, {EXAMPLE}; kinds: {kinds}"
+        );
+    };
+    if let Some(kind) = t.get("kind") {
+        let tag = kind.as_str().and_then(closest_kind).unwrap_or("one_cycle");
+        bail!(
+            "[schedule]: found `kind = {kind}`, but a schedule is written as a table named \
+             after its kind, with its settings inside: `[schedule.{tag}]`, {EXAMPLE}; kinds: {kinds}"
+        );
+    }
+    let mut entries = t.iter();
+    match (entries.next(), entries.next()) {
+        (None, _) => bail!("[schedule] is empty: it takes one table named after the schedule's kind, {EXAMPLE}; kinds: {kinds}"),
+        (Some((k, val)), None) if !val.is_table() => bail!(
+            "[schedule]: found `{k} = {val}`, expected a table `[schedule.KIND]` holding the \
+             settings, {EXAMPLE}; kinds: {kinds}"
+        ),
+        (Some(_), None) => Ok(()),
+        (Some(_), Some(_)) => bail!(
+            "[schedule] holds {} entries ({}), expected exactly one table named after the \
+             schedule's kind, {EXAMPLE}; kinds: {kinds}",
+            t.len(),
+            t.keys().map(String::as_str).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The kind tag `name` means, ignoring case, `-` and `_` (`onecycle` → `one_cycle`).
+fn closest_kind(name: &str) -> Option<&'static str> {
+    let norm = |s: &str| {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .collect::<String>()
+            .to_ascii_lowercase()
+    };
+    let n = norm(name);
+    Any::KINDS.iter().copied().find(|k| norm(k) == n)
+}
+
+/// Checks that `name` is a `--schedule` preset, before any work is done with it.
+pub fn check_name(name: &str) -> Result<()> {
+    named(name, 0.1, None, 1000, 100).map(|_| ())
 }
 
 /// `--max-lr`: a number or `auto` (range test); the one type of the peak learning rate

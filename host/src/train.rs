@@ -24,6 +24,7 @@ use crate::interrupt;
 use crate::meta::{self, Meta};
 use crate::metrics::{EpochRow, Metrics, StepRow};
 use crate::nn::{Model, NnDevice, Optimizer};
+use crate::outdir;
 use crate::plot;
 use crate::progress;
 use crate::resume::{self, RunState, Saved};
@@ -141,7 +142,7 @@ impl OnDevice for TrainJob<'_> {
 /// With `--resume` the configuration, including the device, comes from the checkpoint
 /// (`--device` overrides the device).
 pub fn run(args: &TrainArgs) -> Result<Summary> {
-    let (device, start) = if let Some(from) = &args.from {
+    let (device, start, lock) = if let Some(from) = &args.from {
         let ignored = resume::ignored_flags(args);
         if !ignored.is_empty() {
             eprintln!(
@@ -149,9 +150,14 @@ pub fn run(args: &TrainArgs) -> Result<Summary> {
                 ignored.join(", ")
             );
         }
+        // The branch's directory is claimed before the branch writes into it.
+        let lock = match &args.common.out {
+            Some(out) => Some(outdir::lock(out)?),
+            None => None,
+        };
         let saved = crate::cooldown::branch(args, from)?;
         let device = resumed_device(args, saved.meta.common.device, from)?;
-        (device, Start::Resume(Box::new(saved)))
+        (device, Start::Resume(Box::new(saved)), lock)
     } else if args.resume {
         let ignored = resume::ignored_flags(args);
         if !ignored.is_empty() {
@@ -161,13 +167,33 @@ pub fn run(args: &TrainArgs) -> Result<Summary> {
             );
         }
         let dir = resume::dir(args)?;
+        let lock = if dir.is_dir() {
+            Some(outdir::lock(&dir)?)
+        } else {
+            None // Saved::read says there is no checkpoint
+        };
         let saved = Saved::read(&dir)?;
         let device = resumed_device(args, saved.meta.common.device, &dir)?;
-        (device, Start::Resume(Box::new(saved)))
+        (device, Start::Resume(Box::new(saved)), lock)
     } else {
         let o = config::resolve_train(args)?;
-        (o.common.device, Start::Fresh(Box::new(o)))
+        let out = &o.common.out;
+        let lock = outdir::lock(out)?;
+        outdir::check_fresh(out, args.common.overwrite, "train")?;
+        if args.common.overwrite {
+            outdir::clear(out)?;
+        }
+        if args.common.out.is_none() && out.as_path() != Path::new(config::DEFAULT_OUT) {
+            eprintln!(
+                "lrate: {} holds an earlier run; this one goes to {}",
+                config::DEFAULT_OUT,
+                out.display()
+            );
+        }
+        (o.common.device, Start::Fresh(Box::new(o)), Some(lock))
     };
+    // Held until the run ends: no other process writes this directory meanwhile.
+    let _lock = lock;
     with_device(device, TrainJob { args, start })
 }
 

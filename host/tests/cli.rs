@@ -335,6 +335,117 @@ fn ctrl_c_checkpoints_mid_epoch_and_resume_matches() {
     assert_same_run(&step_rows(&d.path().join("whole")), &m);
 }
 
+/// A fresh run never erases another: an explicit `--out` holding a run is refused (the
+/// files stay byte for byte) until `--overwrite`; `find` likewise; the default directory
+/// moves on to `runs/lrate-2` and the summary line says so; `--resume` without `--out`
+/// continues the latest of them.
+#[test]
+fn a_fresh_run_never_overwrites_another() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a = RESUME.to_vec();
+    a[2] = "1"; // --epochs 1
+    a.extend(["1", "--out", "kept"]);
+    ok(&lrate(d.path(), &a));
+    let kept = d.path().join("kept");
+    let before: Vec<Vec<u8>> = [
+        "checkpoint.safetensors",
+        "metrics.csv",
+        "weights.safetensors",
+    ]
+    .iter()
+    .map(|f| std::fs::read(kept.join(f)).unwrap())
+    .collect();
+    fails(
+        &lrate(d.path(), &a),
+        &[
+            "kept already holds a run",
+            "--resume --out kept",
+            "--overwrite",
+        ],
+    );
+    let mut f = vec!["find", "--model", "mlp", "--num-it", "20", "--out", "kept"];
+    f.extend(["--limit-train", "256", "--no-progress"]);
+    fails(
+        &lrate(d.path(), &f),
+        &["kept already holds a run", "--overwrite"],
+    );
+    for (i, name) in [
+        "checkpoint.safetensors",
+        "metrics.csv",
+        "weights.safetensors",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(std::fs::read(kept.join(name)).unwrap(), before[i], "{name}");
+    }
+    let mut over = a.clone();
+    over[RESUME.len()] = "2"; // another seed, replacing the run on purpose
+    over.push("--overwrite");
+    assert_eq!(ok(&lrate(d.path(), &over))["epochs"], 1);
+    assert_ne!(
+        std::fs::read(kept.join("weights.safetensors")).unwrap(),
+        before[2]
+    );
+
+    // The default directory: the second run goes to runs/lrate-2.
+    let mut def = RESUME.to_vec();
+    def[2] = "1"; // --epochs 1
+    def.push("1");
+    let first = ok(&lrate(d.path(), &def));
+    assert_eq!(first["out"], "runs/lrate");
+    let o = lrate(d.path(), &def);
+    let second = ok(&o);
+    assert_eq!(second["out"], "runs/lrate-2");
+    assert!(
+        stderr(&o).contains("runs/lrate holds an earlier run"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(d.path().join("runs/lrate/weights.safetensors").is_file());
+    // Resuming without --out continues the latest (here: finished, so nothing to do).
+    let mut stop = RESUME.to_vec(); // 2 epochs, stopped after the first
+    stop.extend(["1", "--stop-after", "1"]);
+    assert_eq!(ok(&lrate(d.path(), &stop))["out"], "runs/lrate-3");
+    let resumed = ok(&lrate(d.path(), &["train", "--resume", "--no-progress"]));
+    assert_eq!(
+        (resumed["out"].clone(), resumed["epochs"].clone()),
+        ("runs/lrate-3".into(), 2.into())
+    );
+}
+
+/// Two processes on one directory: the second fails at once naming the first's pid,
+/// for a fresh run and for `--resume`; the lock goes with its holder, even by SIGKILL.
+#[cfg(unix)]
+#[test]
+fn a_second_writer_is_refused_until_the_first_is_gone() {
+    let d = tempfile::tempdir().unwrap();
+    let args = long_resume_args("6", "busy");
+    let (mut child, _err, _log) = spawn_until(d.path(), &args, "training starts", |line| {
+        line.contains("lrate: training")
+    });
+    let pid = format!("pid {}", child.id());
+    let mut fresh = args.iter().map(String::as_str).collect::<Vec<_>>();
+    fresh.push("--overwrite");
+    for second in [
+        lrate(d.path(), &fresh),
+        lrate(
+            d.path(),
+            &["train", "--resume", "--out", "busy", "--no-progress"],
+        ),
+    ] {
+        fails(&second, &["busy is in use by another lrate process", &pid]);
+    }
+    let st = Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    child.wait().unwrap();
+    // The holder is gone: the directory can be taken again (a fresh run on purpose).
+    assert_eq!(ok(&lrate(d.path(), &fresh))["epochs"], 2);
+}
+
 /// SIGKILL in the second epoch: the checkpoint of the first survives, resume
 /// redoes only the lost epoch, and the run ends as an uninterrupted one.
 #[cfg(unix)]
@@ -442,6 +553,8 @@ fn corrupt_files_give_clean_errors() {
                 "5",
                 "--out",
                 "o",
+                // Each call replaces the previous one's outputs on purpose.
+                "--overwrite",
                 "--no-progress",
             ],
         )
@@ -553,6 +666,62 @@ fn corrupt_files_give_clean_errors() {
     fails(
         &lrate(d.path(), &["train", "--resume", "--out", "ck"]),
         &["checkpoint.safetensors"],
+    );
+}
+
+/// Config and flag mistakes name the key, what was found and what is expected, before
+/// any work is done (no range test runs first).
+#[test]
+fn mistakes_say_what_to_write() {
+    let d = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "[schedule]\nkind = \"onecycle\"\nmax_lr = 0.1\n",
+            &[
+                "kind = \"onecycle\"",
+                "[schedule.one_cycle]",
+                "total_steps",
+                "kinds: constant",
+            ],
+        ),
+        (
+            "[schedule]\nmax_lr = 0.1\n",
+            &[
+                "found `max_lr = 0.1`",
+                "[schedule.KIND]",
+                "[schedule.one_cycle]",
+            ],
+        ),
+        (
+            "[schedule.one_cycel]\nmax_lr = 0.1\n",
+            &["unknown variant `one_cycel`", "one_cycle"],
+        ),
+        ("[run]\nepochz = 3\n", &["epochz"]),
+    ];
+    for (i, (toml, needles)) in cases.iter().enumerate() {
+        let name = format!("c{i}.toml");
+        std::fs::write(d.path().join(&name), toml).unwrap();
+        fails(
+            &lrate(d.path(), &["train", "--config", &name, "--out", "o"]),
+            needles,
+        );
+    }
+    // A value clap parses and refuses: a usage error (exit 2), not "unexpected argument".
+    let o = lrate(d.path(), &["train", "--max-lr", "-1", "--out", "o"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("max_lr must be a positive number, got -1"),
+        "{}",
+        stderr(&o)
+    );
+    let o = lrate(d.path(), &["train", "--schedule", "foo", "--out", "o"]);
+    fails(
+        &o,
+        &["unknown schedule `foo`", "onecycle, onecycle-pytorch"],
+    );
+    assert!(
+        !d.path().join("o/lr_find.json").exists(),
+        "the range test ran first"
     );
 }
 
@@ -724,7 +893,16 @@ fn no_reliable_suggestion_is_an_error_with_the_reason() {
             "--end-lr",
             end,
         ];
-        a.extend(["--num-it", "40", "--repeats", "2", "--out", "o"]);
+        // Each find and train here replaces the previous one's outputs on purpose.
+        a.extend([
+            "--num-it",
+            "40",
+            "--repeats",
+            "2",
+            "--out",
+            "o",
+            "--overwrite",
+        ]);
         a.extend(SMALL);
         a.push("0");
         let o = lrate(d.path(), &a);

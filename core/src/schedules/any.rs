@@ -193,6 +193,10 @@ macro_rules! schedules {
         }
 
         impl<F: Real, const N: usize> AnySchedule<F, N> {
+            /// Every kind's serde tag, in declaration order, then `"warmup"` and
+            /// `"sequential"` (aliases such as HF's names are accepted too, not listed).
+            pub const KINDS: &'static [&'static str] = &[$($tag,)* "warmup", "sequential"];
+
             /// The serde tag of this kind, e.g. `"one_cycle"`, `"cosine_annealing"`,
             /// `"warmup"`.
             pub const fn name(&self) -> &'static str {

@@ -248,6 +248,11 @@ pub fn run(args: &FindArgs) -> Result<(Outcome, PathBuf)> {
     if epochs == 0 {
         bail!("--epochs must be at least 1");
     }
+    let _lock = crate::outdir::lock(&c.out)?;
+    crate::outdir::check_fresh(&c.out, args.common.overwrite, "find")?;
+    if args.common.overwrite {
+        crate::outdir::clear(&c.out)?;
+    }
     let job = FindJob {
         hide: args.common.no_progress,
         run: RunSize { epochs },

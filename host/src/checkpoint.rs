@@ -35,7 +35,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     {
         let mut f = std::fs::File::create(&tmp)
             .with_context(|| format!("{}: cannot create", tmp.display()))?;
-        f.write_all(bytes)
+        // Half, a pause point for kill tests (crate::pause), then the rest.
+        let (head, rest) = bytes.split_at(bytes.len() / 2);
+        f.write_all(head)
+            .and_then(|_| {
+                f.flush()?;
+                crate::pause::at("write", &path.display().to_string());
+                f.write_all(rest)
+            })
             .and_then(|_| f.sync_all())
             .with_context(|| format!("{}: write failed", tmp.display()))?;
     }

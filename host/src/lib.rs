@@ -26,6 +26,7 @@ pub mod meta;
 pub mod metrics;
 pub mod nn;
 pub mod outdir;
+pub mod pause;
 pub mod plot;
 pub mod progress;
 pub mod resume;

@@ -114,6 +114,7 @@ pub fn evaluate_run<D: NnDevice>(
         epoch: epoch as usize,
     };
     eval_point::at_eval_point(&mut st.model, &st.opt, beta, &bn, |m| {
+        crate::pause::at("eval", &format!("epoch {}", epoch + 1));
         Ok((evaluate(m, split)?, keep.then(|| m.state())))
     })
 }

@@ -335,6 +335,161 @@ fn ctrl_c_checkpoints_mid_epoch_and_resume_matches() {
     assert_same_run(&step_rows(&d.path().join("whole")), &m);
 }
 
+/// SIGKILL at 12 pseudo-random moments of one 3-epoch run (mid-epoch after a random delay,
+/// inside an evaluation, inside an atomic write: the run is slowed there by the test-only
+/// `LRATE_TEST_PAUSE`), each time continuing with `--resume` (or afresh while no checkpoint
+/// exists yet). Every kill leaves a loadable checkpoint or none, and the finished run has
+/// the uninterrupted run's final weights bit for bit, every metrics row once, and the same
+/// lr, momentum and loss at every step.
+#[cfg(unix)]
+#[test]
+fn killed_anywhere_resumes_exactly() {
+    use lrate::checkpoint::Checkpoint;
+    let d = tempfile::tempdir().unwrap();
+    let three = |out: &str| {
+        let mut a = long_resume_args("8", out);
+        let i = a.iter().position(|x| x == "--epochs").unwrap();
+        a[i + 1] = "3".into();
+        a
+    };
+    let whole = three("whole");
+    ok(&lrate(
+        d.path(),
+        &whole.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+
+    let killed = d.path().join("killed");
+    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = |n: u64| {
+        rng = rng
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (rng >> 33) % n
+    };
+    let (mut by_phase, mut in_write_window) = ([0u32; 3], 0u32);
+    // (phase, n): 0 mid-epoch (a random delay after training starts), 1 inside the n-th
+    // evaluation, 2 inside the n-th atomic write of this invocation. An epoch ends with
+    // evaluation, then the writes of metrics.csv (1), checkpoint.safetensors (2),
+    // training.svg (3) and .png (4): kills at writes 3 and 4 leave that epoch saved, so
+    // the run moves through all 3 epochs.
+    let plan = [
+        (0, 0),
+        (1, 1),
+        (2, 1),
+        (0, 0),
+        (2, 3), // epoch 1
+        (1, 1),
+        (0, 0),
+        (2, 2),
+        (2, 4), // epoch 2
+        (1, 1),
+        (0, 0),
+        (1, 1), // epoch 3
+    ];
+    for (k, &(phase, nth)) in plan.iter().enumerate() {
+        let args: Vec<String> = if killed.join("checkpoint.safetensors").is_file() {
+            ["train", "--resume", "--out", "killed", "--no-progress"]
+                .map(String::from)
+                .to_vec()
+        } else {
+            let mut a = three("killed");
+            a.push("--overwrite".into());
+            a
+        };
+        let mut seen = 0;
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lrate"));
+        cmd.args(&args)
+            .current_dir(d.path())
+            .env(lrate::pause::ENV, "eval:300,write:300")
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null());
+        let mut child = cmd.spawn().unwrap();
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut log = String::new();
+        loop {
+            let mut line = String::new();
+            use std::io::BufRead;
+            if err.read_line(&mut line).unwrap() == 0 {
+                let status = child.wait().unwrap();
+                let files: Vec<_> = std::fs::read_dir(&killed)
+                    .unwrap()
+                    .map(|e| e.unwrap().file_name())
+                    .collect();
+                panic!(
+                    "kill {k}: the run ended ({status}) before its kill point: {log}\n{files:?}"
+                );
+            }
+            log.push_str(&line);
+            let hit = match phase {
+                0 => line.contains("lrate: training"),
+                1 => line.contains("lrate-test: pause in eval"),
+                _ => line.contains("lrate-test: pause in write"),
+            };
+            if hit {
+                seen += 1;
+                if phase == 0 || seen == nth {
+                    break;
+                }
+            }
+        }
+        if phase == 0 {
+            std::thread::sleep(std::time::Duration::from_millis(50 + next(900)));
+        }
+        if phase == 2
+            && std::fs::read_dir(&killed)
+                .unwrap()
+                .any(|e| e.unwrap().path().extension().is_some_and(|x| x == "tmp"))
+        {
+            in_write_window += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        assert!(!child.wait().unwrap().success(), "kill {k}: {log}");
+        by_phase[phase] += 1;
+        // Whatever the moment, the checkpoint on disk (if any) loads.
+        let ck = killed.join("checkpoint.safetensors");
+        if ck.is_file() {
+            Checkpoint::load(&ck).unwrap_or_else(|e| panic!("kill {k}: {e:#}\n{log}"));
+        }
+    }
+    assert_eq!(by_phase, [4, 4, 4]);
+    assert_eq!(plan.len(), 12);
+    assert_eq!(
+        in_write_window, 4,
+        "every write kill landed inside the write"
+    );
+    let last = ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "killed", "--no-progress"],
+    ));
+    assert_eq!(last["epochs"], 3);
+
+    let weights =
+        |dir: &str| Checkpoint::load(&d.path().join(dir).join("weights.safetensors")).unwrap();
+    let (a, b) = (weights("whole"), weights("killed"));
+    assert_eq!(a.model.len(), b.model.len());
+    for ((na, sa, va), (nb, sb, vb)) in a.model.iter().zip(&b.model) {
+        assert_eq!((na, sa), (nb, sb));
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert!(bits(va) == bits(vb), "tensor {na} differs after the kills");
+    }
+    let (ma, mb) = (step_rows(&d.path().join("whole")), step_rows(&killed));
+    assert_same_run(&ma, &mb);
+    for (i, (x, y)) in ma.steps.iter().zip(&mb.steps).enumerate() {
+        assert_eq!(
+            y.step as usize, i,
+            "metrics rows: step {} at row {i}",
+            y.step
+        );
+        assert_eq!(
+            x.loss.to_bits(),
+            y.loss.to_bits(),
+            "loss at step {}",
+            x.step
+        );
+    }
+    assert_eq!(mb.epochs.len(), 3);
+}
+
 /// A fresh run never erases another: an explicit `--out` holding a run is refused (the
 /// files stay byte for byte) until `--overwrite`; `find` likewise; the default directory
 /// moves on to `runs/lrate-2` and the summary line says so; `--resume` without `--out`

@@ -490,6 +490,63 @@ fn killed_anywhere_resumes_exactly() {
     assert_eq!(mb.epochs.len(), 3);
 }
 
+/// A disk that fills up mid-run (the checkpoint's temporary file made a link to
+/// `/dev/full`, which refuses every write with ENOSPC): the run stops with an error naming
+/// the file and the cause, the previous checkpoint stays intact and loadable, and once
+/// there is space again `--resume` finishes the run as if nothing had happened.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_stops_the_run_and_keeps_the_last_checkpoint() {
+    use lrate::checkpoint::Checkpoint;
+    let d = tempfile::tempdir().unwrap();
+    let three = |out: &str| {
+        let mut a = long_resume_args("9", out);
+        let i = a.iter().position(|x| x == "--epochs").unwrap();
+        a[i + 1] = "3".into();
+        a
+    };
+    let (mut child, mut err, mut log) = spawn_until(
+        d.path(),
+        &three("full"),
+        "its first epoch finished",
+        |line| line.starts_with("epoch 1/3"),
+    );
+    let full = d.path().join("full");
+    let tmp = full.join("checkpoint.safetensors.tmp");
+    std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
+    let saved = std::fs::read(full.join("checkpoint.safetensors")).unwrap();
+    std::io::Read::read_to_string(&mut err, &mut log).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{log}");
+    for needle in [
+        "checkpoint.safetensors.tmp",
+        "write failed",
+        "No space left on device",
+    ] {
+        assert!(log.contains(needle), "stderr lacks `{needle}`: {log}");
+    }
+    assert_eq!(
+        std::fs::read(full.join("checkpoint.safetensors")).unwrap(),
+        saved
+    );
+    let ck = Checkpoint::load(&full.join("checkpoint.safetensors")).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&ck.meta).unwrap();
+    assert_eq!(meta["step"], 64, "the first epoch's checkpoint");
+
+    std::fs::remove_file(&tmp).unwrap(); // space again
+    let resumed = ok(&lrate(
+        d.path(),
+        &["train", "--resume", "--out", "full", "--no-progress"],
+    ));
+    assert_eq!(resumed["epochs"], 3);
+    let whole = three("whole");
+    ok(&lrate(
+        d.path(),
+        &whole.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_same_run(&step_rows(&d.path().join("whole")), &step_rows(&full));
+}
+
 /// A fresh run never erases another: an explicit `--out` holding a run is refused (the
 /// files stay byte for byte) until `--overwrite`; `find` likewise; the default directory
 /// moves on to `runs/lrate-2` and the summary line says so; `--resume` without `--out`

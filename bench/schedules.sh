@@ -23,6 +23,9 @@
 #   REPORT_DIR   report directory (default docs/results; quick OUT/report)
 #   LRATE        the lrate binary (default: build it with `cargo build --release -p lrate`)
 #   ROWS         which rows (default "onecycle-sgd onecycle-adamw wsd-sgd sf-sgd sf-adamw cooldown")
+#   DRAFT        1: run on a working tree with uncommitted changes, the report marked DRAFT
+# Provenance (bench/provenance.py): a working tree with uncommitted changes is refused (exit 2)
+# unless DRAFT=1 (quick mode only marks the report DRAFT); experiment.json records the commit.
 # Resumable: a run with a result.json is skipped; rerun the script to continue.
 set -euo pipefail
 main() {
@@ -48,6 +51,12 @@ if [ -z "${LRATE:-}" ]; then
 fi
 [ -x "$LRATE" ] || { echo "schedules.sh: lrate binary '$LRATE' not found" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "schedules.sh: python3 is needed (stdlib only)" >&2; exit 2; }
+if [ "$QUICK" = 1 ]; then
+  SCH_TREE=$(python3 bench/provenance.py check --mark-only --prog schedules.sh)
+else
+  SCH_TREE=$(python3 bench/provenance.py check --prog schedules.sh) || exit 2
+fi
+export SCH_TREE
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 mkdir -p "$OUT/runs" "$OUT/config"
 OUT=$(cd "$OUT" && pwd)
@@ -75,21 +84,27 @@ config() {
   echo "$f"
 }
 
-COMMON=(--data "$DATA" --model "$MODEL" --batch "$BATCH" --num-it "$NUM_IT" --no-progress)
+# --overwrite: a run is started only when it has no result.json, and then whatever an earlier
+# attempt left in its directory is replaced on purpose.
+COMMON=(--data "$DATA" --model "$MODEL" --batch "$BATCH" --num-it "$NUM_IT" --no-progress --overwrite)
 [ -n "$LIMIT_TRAIN" ] && COMMON+=(--limit-train "$LIMIT_TRAIN")
 [ -n "$LIMIT_TEST" ] && COMMON+=(--limit-test "$LIMIT_TEST")
 
 python3 - "$OUT/experiment.json" <<PY
-import json, platform, subprocess, sys, time
+import json, os, platform, subprocess, sys, time
+sys.path.insert(0, "$ROOT/bench")
+import provenance
 def sh(c):
     return subprocess.run(c, shell=True, capture_output=True, text=True).stdout.strip()
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
-git = sh("git rev-parse --short HEAD") + (" (with uncommitted changes)" if sh("git status --porcelain") else "")
+prov = provenance.provenance(lrate="$LRATE", draft=os.environ.get("SCH_TREE") == "draft")
+git = prov["commit"]  # the plain sha; "dirty" and "draft" say whether the tree was committed
 json.dump({"quick": "$QUICK" == "1", "data": "$DATA", "model": "$MODEL", "batch": int("$BATCH"),
            "seeds": [int(s) for s in "$SEEDS".split()], "epochs": [int(e) for e in "$EPOCHS".split()],
            "limit_train": int("$LIMIT_TRAIN") if "$LIMIT_TRAIN" else None,
            "limit_test": int("$LIMIT_TEST") if "$LIMIT_TEST" else None, "num_it": int("$NUM_IT"),
-           "rows": "$ROWS".split(), "git": git, "lrate_version": sh("'$LRATE' --version"),
+           "rows": "$ROWS".split(), "git": git, "dirty": prov["dirty"], "draft": prov["draft"],
+           "provenance": prov, "lrate_version": sh("'$LRATE' --version"),
            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
            "machine": {"nproc": int(sh("nproc") or 0), "cpu": cpu, "os": platform.platform()}},
           open(sys.argv[1], "w"), indent=2)
@@ -185,7 +200,7 @@ if has cooldown; then
         fi
         echo "$stop" > "$long/epochs-done"; touch "$long/stopped-$stop"
       fi
-      run "$OUT/runs/cooldown-${e}ep-s$s" train --from "$long" --cooldown 1 --out "$OUT/runs/cooldown-${e}ep-s$s" --no-progress
+      run "$OUT/runs/cooldown-${e}ep-s$s" train --from "$long" --cooldown 1 --out "$OUT/runs/cooldown-${e}ep-s$s" --no-progress --overwrite
       run "$OUT/runs/cosine-${e}ep-s$s" train --config "$(config sgd "$e")" "${COMMON[@]}" --seed "$s" \
         --schedule cosine --max-lr "$lr" --epochs "$e" --out "$OUT/runs/cosine-${e}ep-s$s"
     done

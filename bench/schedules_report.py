@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import sys
 
 ROWS = [
     ("onecycle-sgd", "1cycle, SGD (Nesterov)", "sgd"),
@@ -25,6 +26,9 @@ ROWS = [
     ("sf-adamw", "schedule-free AdamW (constant)", "sf-adamw"),
 ]
 
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import provenance  # noqa: E402 (bench/provenance.py, beside this file)
 
 def mean_sd(xs):
     xs = [x for x in xs if x is not None]
@@ -61,6 +65,9 @@ def main():
     ap.add_argument("--report-dir", required=True)
     a = ap.parse_args()
     exp = load(os.path.join(a.out, "experiment.json")) or {}
+    # A study started on a dirty tree (or, before provenance.py, "SHA (with uncommitted
+    # changes)") is a draft, and its report says so first.
+    draft = bool(exp.get("draft") or exp.get("dirty")) or "uncommitted" in str(exp.get("git", ""))
     seeds, epochs = exp.get("seeds", []), exp.get("epochs", [])
     runs = os.path.join(a.out, "runs")
 
@@ -164,11 +171,13 @@ def main():
     m = exp.get("machine", {})
     md += ["", f"Machine: {m.get('cpu')}, {m.get('nproc')} cores; lrate {exp.get('lrate_version')}, "
            f"git {exp.get('git')}; started {exp.get('started')}.", ""]
+    if draft:
+        md = [provenance.DRAFT_LINE, ""] + md
     with open(os.path.join(a.report_dir, "schedules.md"), "w") as f:
         f.write("\n".join(md))
     with open(os.path.join(a.report_dir, "schedules.json"), "w") as f:
-        json.dump({"experiment": exp, "rows": out_rows, "cooldown": cool, "verdicts": verdicts}, f,
-                  indent=2)
+        json.dump({"experiment": exp, "draft": draft, "rows": out_rows, "cooldown": cool,
+                   "verdicts": verdicts}, f, indent=2)
     print(f"wrote {a.report_dir}/schedules.md")
 
 

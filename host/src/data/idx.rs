@@ -38,19 +38,26 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
     )
 }
 
-/// Reads a whole file, decompressing it when its name ends in `.gz`.
+/// Reads a whole file, decompressing it when its name ends in `.gz` ([`decode_gz`]).
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut bytes = Vec::new();
     if path.extension().is_some_and(|e| e == "gz") {
-        GzDecoder::new(file)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("{}: corrupt gzip data", path.display()))?;
-    } else {
-        let mut file = file;
-        file.read_to_end(&mut bytes)
-            .with_context(|| format!("{}: read error", path.display()))?;
+        return decode_gz(file, path);
     }
+    let mut bytes = Vec::new();
+    let mut file = file;
+    file.read_to_end(&mut bytes)
+        .with_context(|| format!("{}: read error", path.display()))?;
+    Ok(bytes)
+}
+
+/// Decompresses the gzip stream `gz` (a file, or bytes in memory) as [`read_maybe_gz`] does
+/// for a `.gz` file; `path` only names the file in errors.
+pub fn decode_gz(gz: impl Read, path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    GzDecoder::new(gz)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: corrupt gzip data", path.display()))?;
     Ok(bytes)
 }
 

@@ -91,7 +91,12 @@ pub fn parse_images(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize, V
     let need = n
         .checked_mul(rows)
         .and_then(|v| v.checked_mul(cols))
-        .context("image count overflows")?;
+        .with_context(|| {
+            format!(
+                "{}: image count overflows ({n} images of {rows}x{cols})",
+                path.display()
+            )
+        })?;
     let body = &bytes[16..];
     if body.len() < need {
         bail!(
@@ -311,6 +316,19 @@ mod tests {
         .unwrap();
         let e = err(d.path());
         assert!(e.contains("label 12 of item 1 is out of range"), "{e}");
+    }
+
+    /// Fuzz regression (`fuzz/regressions/idx/count-overflow`): a header whose
+    /// `n · rows · cols` overflows was refused without naming the file.
+    #[test]
+    fn overflowing_header_names_the_file() {
+        let bytes = encode_images(u32::MAX as usize, u32::MAX as usize, u32::MAX as usize, &[]);
+        let p = Path::new("d/train-images-idx3-ubyte");
+        let e = format!("{:#}", parse_images(&bytes, p).unwrap_err());
+        assert!(
+            e.contains("d/train-images-idx3-ubyte") && e.contains("overflows"),
+            "{e}"
+        );
     }
 
     #[test]

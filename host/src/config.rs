@@ -153,11 +153,16 @@ pub struct FileConfig {
 }
 
 impl FileConfig {
-    /// Reads and parses a TOML file.
+    /// Reads and parses a TOML file ([`FileConfig::parse`]).
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("{}: cannot read config file", path.display()))?;
-        toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))
+        Self::parse(&text, path)
+    }
+
+    /// Parses the TOML text of a config file; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        toml::from_str(text).with_context(|| format!("{}: invalid config", path.display()))
     }
 
     /// Reads `path` when given, else the empty configuration.
@@ -561,7 +566,13 @@ pub fn default_schedule(kind: OptimizerKind) -> &'static str {
 /// Merges defaults, the `--config` file and the flags of `lrate train`.
 pub fn resolve_train(a: &TrainArgs) -> Result<TrainOptions> {
     let f = FileConfig::read_opt(a.common.config.as_deref())?;
-    let common = resolve_common(&a.common, &f)?;
+    resolve_train_with(a, &f)
+}
+
+/// [`resolve_train`] with the config file already parsed (`f`; [`FileConfig::default`]
+/// when there is none); `a.common.config` only names the file in errors.
+pub fn resolve_train_with(a: &TrainArgs, f: &FileConfig) -> Result<TrainOptions> {
+    let common = resolve_common(&a.common, f)?;
     let epochs = a
         .epochs
         .or(f.run.epochs)

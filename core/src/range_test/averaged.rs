@@ -307,13 +307,29 @@ impl<F: Real, const N: usize, const K: usize> AveragedRangeTest<F, N, K> {
                 hi = hi.max(v);
             }
             let mean = sum / k;
+            let dev = |s: &RangeTest<F, N>| at(s).and_then(|p| p.loss).unwrap_or(mean) - mean;
             let mut ss = F::ZERO;
             for s in &self.sweeps {
-                let v = at(s).and_then(|p| p.loss).unwrap_or(mean) - mean;
+                let v = dev(s);
                 ss = ss + v * v;
             }
             let sd = if self.sweeps.len() > 1 {
-                (ss / (k - F::ONE)).sqrt()
+                let sd = (ss / (k - F::ONE)).sqrt();
+                if sd.is_finite() {
+                    sd
+                } else {
+                    // The squares overflowed (deviations beyond ~1e19 in f32): the same sum
+                    // over the deviations divided by the largest one, then scaled back;
+                    // saturated at the largest finite value where a deviation itself
+                    // overflows (NaN loses in `min`).
+                    let m = self.sweeps.iter().map(|s| dev(s).abs()).fold(F::ZERO, F::max);
+                    let mut ss = F::ZERO;
+                    for s in &self.sweeps {
+                        let v = dev(s) / m;
+                        ss = ss + v * v;
+                    }
+                    (m * (ss / (k - F::ONE)).sqrt()).min(F::MAX)
+                }
             } else {
                 F::ZERO
             };
@@ -456,6 +472,38 @@ mod tests {
             for v in s.per_sweep.iter().flatten().chain(s.mean_curve.iter()) {
                 assert!(v.is_finite() && *v > 0.0);
             }
+        }
+    }
+
+    /// Fuzz regression (`fuzz/regressions/range_test/band-sd-overflow`): finite losses of
+    /// ~1e21 in f32 made the squared deviations overflow and the band's sd infinite.
+    #[test]
+    fn band_sd_stays_finite_for_huge_losses() {
+        let c = RangeTestConfig::<f32>::fastai()
+            .range(1e-3, 1.0, 10)
+            .smoothing(crate::range_test::Smoothing::Debiased { beta: 0.0 })
+            .diverge_factor(None);
+        let mut a = AveragedRangeTest::<f32, 16, 3>::new(c).unwrap();
+        for loss in [2.3f32, 1.7668214e21] {
+            let mut t = a.new_sweep();
+            while let Status::Continue = t.record(loss) {}
+            a.push(t).unwrap();
+        }
+        let want = (1.7668214e21f64 - 2.3) / 2f64.sqrt();
+        let band: Vec<BandPoint<f32>, 16> = a.band().collect();
+        assert_eq!(band.len(), 10);
+        for p in &band {
+            assert!(((f64::from(p.sd) - want) / want).abs() < 1e-5, "{p:?}");
+        }
+        // A deviation beyond f32::MAX saturates instead of turning into ∞ or NaN.
+        let mut a = AveragedRangeTest::<f32, 16, 3>::new(c).unwrap();
+        for loss in [-3e38f32, 3e38] {
+            let mut t = a.new_sweep();
+            while let Status::Continue = t.record(loss) {}
+            a.push(t).unwrap();
+        }
+        for p in a.band() {
+            assert_eq!(p.sd, f32::MAX, "{p:?}");
         }
     }
 

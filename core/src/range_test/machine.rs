@@ -276,7 +276,8 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     /// The curve point at which [`Suggestion::Minimum`] finds the lowest smoothed
     /// loss, in the same trimmed window (batches `[num_it / 10, batches − 5)`,
     /// cut at the first non-finite loss; the first point on ties), so that
-    /// `suggest(Minimum) == min_point().lr / 10` exactly. This is the
+    /// `suggest(Minimum) == min_point().lr / 10` exactly (where that is > 0: an lr
+    /// below ten times the smallest positive float gives no Minimum). This is the
     /// `(lr, loss)` pair of fastai's `minimum`, which returns `(lr / 10, (lr, loss))`.
     /// `None` when the trimmed curve is empty.
     pub fn min_point(&self) -> Option<CurvePoint<F>> {
@@ -429,6 +430,22 @@ mod tests {
         assert_eq!(size_of::<RangeTest<f32, 1000>>(), round8(h32 + 12 * 1000));
         assert_eq!(size_of::<RangeTest<f64, 5>>(), round8(h64 + 24 * 5));
         assert_eq!(size_of::<RangeTest<f64, 256>>(), round8(h64 + 24 * 256));
+    }
+
+    /// Fuzz regression (`fuzz/regressions/range_test/minimum-underflow`): with subnormal
+    /// learning rates `Minimum` divided the lr to 0.0 and returned `Some(0.0)`.
+    #[test]
+    fn minimum_is_never_zero() {
+        let cfg = RangeTestConfig::fastai().range(1e-45f32, 1e-44, 20);
+        let mut t = RangeTest::<f32, 64>::new(cfg).unwrap();
+        let losses: [f32; 20] = core::array::from_fn(|i| 3.0 - i as f32 * 0.1);
+        run32(&mut t, &losses);
+        let p = t.min_point().unwrap();
+        assert!(p.lr > 0.0 && p.lr / 10.0 == 0.0, "{p:?}");
+        assert_eq!(t.suggest(Suggestion::Minimum), None);
+        for s in Suggestion::ALL {
+            assert!(t.suggest(s).map_or(true, |lr| lr > 0.0 && lr.is_finite()), "{s:?}");
+        }
     }
 
     #[test]

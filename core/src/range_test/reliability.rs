@@ -64,15 +64,17 @@ impl<F: Real, const N: usize> RangeTest<F, N> {
     /// its lowest, for a curve to be read: 5 %.
     pub const MIN_DROP: f64 = 0.05;
 
-    /// `(first − lowest) / |first|` of the smoothed loss (the fall as a fraction);
-    /// `None` before the first finite loss. `|first| = 0` counts as a full fall
-    /// when the loss went below it, and as none otherwise.
+    /// `(first − lowest) / |first|` of the smoothed loss (the fall as a fraction),
+    /// saturated at `F::MAX` where it overflows; `None` before the first finite loss.
+    /// `|first| = 0` counts as a full fall when the loss went below it, and as none
+    /// otherwise.
     pub fn loss_drop(&self) -> Option<F> {
         let first = self.curve().iter().find_map(|p| p.loss)?;
         let best = self.best_loss()?;
         let fall = first - best;
         Some(if first.abs() > F::ZERO {
-            fall / first.abs()
+            // ≥ 0, or +∞ where `first − best` or the quotient overflows.
+            (fall / first.abs()).min(F::MAX)
         } else if fall > F::ZERO {
             F::ONE
         } else {
@@ -156,6 +158,22 @@ mod tests {
         // Rising from the start: no fall.
         let rising = run(|i, _| 1.0 + i as f32 * 0.001);
         assert!(rising.reliable_max_lr(Suggestion::Valley.into()).is_err());
+    }
+
+    /// Fuzz regression (`fuzz/regressions/range_test/loss-drop-overflow`): a fall from a
+    /// subnormal first loss gave ∞.
+    #[test]
+    fn a_huge_fall_saturates() {
+        let c = RangeTestConfig::fastai()
+            .range(1e-3, 1.0, 20)
+            .smoothing(crate::range_test::Smoothing::Debiased { beta: 0.0 })
+            .diverge_factor(None);
+        for (first, then) in [(1e-40f32, -1.0f32), (1e-45, -1e-5)] {
+            let mut t = RangeTest::<f32, 128>::new(c).unwrap();
+            t.record(first);
+            t.record(then);
+            assert_eq!(t.loss_drop(), Some(f32::MAX), "{first} -> {then}");
+        }
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! Each rule works on a window of stored points whose smoothed losses are all
 //! finite and returns one of their learning rates (Minimum: divided by 10), so a
-//! suggestion is never NaN or infinite. Where the reference implementation would
-//! raise (an empty window, fewer points than the rule needs) the rule returns `None`.
+//! suggestion is never NaN or infinite, and always > 0 (a Minimum that would divide
+//! to 0, an lr below ten times the smallest positive float, is `None`). Where the
+//! reference implementation would raise (an empty window, fewer points than the rule
+//! needs) the rule returns `None`.
 
 use super::curve::Point;
 use crate::Real;
@@ -127,7 +129,8 @@ pub(crate) fn minimum_index<F: Real>(w: &[Point<F>]) -> Option<usize> {
 
 /// fastai `minimum`: `lrs[argmin(losses)] / 10` (first minimum on ties).
 pub(crate) fn minimum<F: Real>(w: &[Point<F>]) -> Option<F> {
-    finite(w[minimum_index(w)?].lr / F::from_f64(10.0))
+    // A subnormal lr divides to 0, which is no learning rate.
+    finite(w[minimum_index(w)?].lr / F::from_f64(10.0)).filter(|&lr| lr > F::ZERO)
 }
 
 /// fastai `steep`: `grads = (losses[1:] − losses[:-1]) / (lrs[1:].log() − lrs[:-1].log())`,

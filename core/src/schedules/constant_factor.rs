@@ -1,6 +1,6 @@
 //! A constant factor for the first steps (PyTorch `ConstantLR`).
 
-use super::util::non_negative;
+use super::util::{non_negative, sat};
 use crate::{ConfigError, Real, Schedule};
 
 /// Configuration of [`ConstantFactor`]; defaults are PyTorch `ConstantLR`'s
@@ -50,9 +50,28 @@ impl<F: Real> Schedule<F> for ConstantFactor<F> {
     fn lr(&self, step: u32) -> F {
         let c = &self.0;
         if step < c.total_iters {
-            c.base_lr * c.factor
+            // Both finite, but their product can overflow (factor > 1 is allowed).
+            sat(c.base_lr * c.factor)
         } else {
             c.base_lr
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/constant-factor-overflow`):
+    /// `base_lr · factor` overflowed to ∞ for a valid configuration.
+    #[test]
+    fn a_huge_product_saturates() {
+        let s = ConstantFactorConfig::new(f64::MAX, 3.4028234663852886e38, 58)
+            .build()
+            .unwrap();
+        assert_eq!(s.lr(0), f64::MAX);
+        assert_eq!(s.lr(58), f64::MAX);
+        let s = ConstantFactorConfig::new(0.1f32, 0.5, 5).build().unwrap();
+        assert_eq!((s.lr(4), s.lr(5)), (0.05, 0.1));
     }
 }

@@ -1,6 +1,6 @@
 //! Linear change of a multiplicative factor (PyTorch `LinearLR`).
 
-use super::util::{fu, non_negative};
+use super::util::{fu, non_negative, sat};
 use crate::{ConfigError, Real, Schedule};
 
 /// Configuration of [`Linear`]; defaults are PyTorch `LinearLR`'s (under
@@ -58,10 +58,35 @@ impl<F: Real> Schedule<F> for Linear<F> {
         let factor = if step >= c.total_iters {
             c.end_factor
         } else {
+            // The fraction first: a finite factor between start and end, whatever their size.
             c.start_factor
-                + (c.end_factor - c.start_factor) * fu::<F>(u64::from(step))
-                    / fu(u64::from(c.total_iters))
+                + (c.end_factor - c.start_factor)
+                    * (fu::<F>(u64::from(step)) / fu(u64::from(c.total_iters)))
         };
-        c.base_lr * factor
+        // Both finite, but their product can overflow (factors > 1 are allowed).
+        sat(c.base_lr * factor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/linear-overflow`): `base_lr · factor`
+    /// overflowed to ∞ for a valid configuration.
+    #[test]
+    fn a_huge_product_saturates() {
+        let s = LinearConfig::new(f64::MAX, 1.75, 1.0, 10).build().unwrap();
+        assert_eq!(s.lr(0), f64::MAX);
+        assert_eq!(s.lr(10), f64::MAX);
+        // Huge factors no longer overflow in the interpolation either.
+        let s = LinearConfig::new(1e-30f32, 0.0, 3e38, 4_000_000_000)
+            .build()
+            .unwrap();
+        let lr = s.lr(2_000_000_000);
+        assert!((lr / 1.5e8 - 1.0).abs() < 1e-5, "{lr}");
+        let s = LinearConfig::new(0.1f32, 0.5, 1.0, 4).build().unwrap();
+        assert_eq!((s.lr(0), s.lr(4)), (0.05, 0.1));
+        assert!((s.lr(2) - 0.075).abs() < 1e-8);
     }
 }

@@ -38,19 +38,26 @@ fn find(dir: &Path, stem: &str) -> Result<PathBuf> {
     )
 }
 
-/// Reads a whole file, decompressing it when its name ends in `.gz`.
+/// Reads a whole file, decompressing it when its name ends in `.gz` ([`decode_gz`]).
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     let file = File::open(path).with_context(|| format!("{}: cannot open", path.display()))?;
-    let mut bytes = Vec::new();
     if path.extension().is_some_and(|e| e == "gz") {
-        GzDecoder::new(file)
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("{}: corrupt gzip data", path.display()))?;
-    } else {
-        let mut file = file;
-        file.read_to_end(&mut bytes)
-            .with_context(|| format!("{}: read error", path.display()))?;
+        return decode_gz(file, path);
     }
+    let mut bytes = Vec::new();
+    let mut file = file;
+    file.read_to_end(&mut bytes)
+        .with_context(|| format!("{}: read error", path.display()))?;
+    Ok(bytes)
+}
+
+/// Decompresses the gzip stream `gz` (a file, or bytes in memory) as [`read_maybe_gz`] does
+/// for a `.gz` file; `path` only names the file in errors.
+pub fn decode_gz(gz: impl Read, path: &Path) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    GzDecoder::new(gz)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{}: corrupt gzip data", path.display()))?;
     Ok(bytes)
 }
 
@@ -84,7 +91,12 @@ pub fn parse_images(bytes: &[u8], path: &Path) -> Result<(usize, usize, usize, V
     let need = n
         .checked_mul(rows)
         .and_then(|v| v.checked_mul(cols))
-        .context("image count overflows")?;
+        .with_context(|| {
+            format!(
+                "{}: image count overflows ({n} images of {rows}x{cols})",
+                path.display()
+            )
+        })?;
     let body = &bytes[16..];
     if body.len() < need {
         bail!(
@@ -304,6 +316,19 @@ mod tests {
         .unwrap();
         let e = err(d.path());
         assert!(e.contains("label 12 of item 1 is out of range"), "{e}");
+    }
+
+    /// Fuzz regression (`fuzz/regressions/idx/count-overflow`): a header whose
+    /// `n · rows · cols` overflows was refused without naming the file.
+    #[test]
+    fn overflowing_header_names_the_file() {
+        let bytes = encode_images(u32::MAX as usize, u32::MAX as usize, u32::MAX as usize, &[]);
+        let p = Path::new("d/train-images-idx3-ubyte");
+        let e = format!("{:#}", parse_images(&bytes, p).unwrap_err());
+        assert!(
+            e.contains("d/train-images-idx3-ubyte") && e.contains("overflows"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -110,7 +110,8 @@ pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32)
         .into(),
         "step" => core(StepConfig::new(max_lr, (total / 3).max(1)).build(), &what)?.into(),
         "multistep" => {
-            let m = [(total / 2).max(1), (total * 3 / 4).max(2)];
+            // 3/4 of the run in u64: `total · 3` overflows u32 for runs beyond 2^32 / 3 steps.
+            let m = [(total / 2).max(1), ((u64::from(total) * 3 / 4) as u32).max(2)];
             let m: Vec<u32> = if m[1] > m[0] { m.to_vec() } else { vec![m[0]] };
             core(
                 core(MultiStepConfig::new(max_lr, &m, 0.1), &what)?.build(),
@@ -371,6 +372,24 @@ mod tests {
         let oc = RunSchedule(named("onecycle", 0.4, None, 100, 10).unwrap());
         assert_eq!(oc.momentum(0), Some(0.95));
         assert!(named("warp", 0.4, None, 100, 10).is_err());
+    }
+
+    /// Fuzz regression (`fuzz/regressions/schedules/multistep-overflow`): `multistep` over
+    /// more than 2^32 / 3 steps overflowed computing its second milestone.
+    #[test]
+    fn presets_take_any_length() {
+        for n in NAMES.split(", ") {
+            for total in [u32::MAX, u32::MAX / 3 + 1] {
+                let s = RunSchedule(named(n, 0.4, Some(0.1), total, u32::MAX).unwrap());
+                for t in [0, total / 2, total - 1, u32::MAX] {
+                    assert!(s.lr(t).is_finite() && s.lr(t) >= 0.0, "{n} at {t}");
+                }
+            }
+        }
+        let Any::MultiStep(m) = named("multistep", 0.4, None, u32::MAX, 1).unwrap() else {
+            panic!("multistep")
+        };
+        assert_eq!(m.config().milestones[..], [u32::MAX / 2, 3_221_225_471]);
     }
 
     #[test]

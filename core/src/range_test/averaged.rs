@@ -251,7 +251,17 @@ impl<F: Real, const N: usize, const K: usize> AveragedRangeTest<F, N, K> {
         let median = match n {
             0 => None,
             n if n % 2 == 1 => sorted.get(n / 2).copied(),
-            n => Some((sorted[n / 2 - 1] * sorted[n / 2]).sqrt()),
+            n => {
+                let (a, b) = (sorted[n / 2 - 1], sorted[n / 2]);
+                let g = (a * b).sqrt();
+                // Where the product over- or underflows (picks beyond ~1e19 or below ~1e-19
+                // in f32), the same mean from the square roots.
+                Some(if g.is_finite() && g > F::ZERO {
+                    g
+                } else {
+                    a.sqrt() * b.sqrt()
+                })
+            }
         };
         RuleSpread {
             per_sweep,
@@ -508,6 +518,33 @@ mod tests {
         }
         for p in a.band() {
             assert_eq!(p.sd, f32::MAX, "{p:?}");
+        }
+    }
+
+    /// Fuzz regression (`fuzz/regressions/range_test/median-overflow`): the geometric
+    /// mean of two picks of ~1e20 (an f32 sweep up to 1e30) overflowed to ∞.
+    #[test]
+    fn median_of_huge_and_tiny_picks_is_finite() {
+        for (start, end) in [(1e18f32, 1e30f32), (1e-38, 1e-30)] {
+            let c = RangeTestConfig::<f32>::fastai()
+                .range(start, end, 100)
+                .diverge_factor(None);
+            let mut a = AveragedRangeTest::<f32, 128, 2>::new(c).unwrap();
+            for off in [0.0f32, 0.5] {
+                let mut t = a.new_sweep();
+                let mut i = 0;
+                // A U-shaped loss with its minimum at different batches per sweep.
+                while let Status::Continue = t.record({
+                    let x = (i as f32 - 50.0 - off * 20.0) / 20.0;
+                    1.0 + x * x
+                }) {
+                    i += 1;
+                }
+                a.push(t).unwrap();
+            }
+            let s = a.spread(BoundsRule::Suggestion(Suggestion::Minimum));
+            let (lo, hi, m) = (s.low.unwrap(), s.high.unwrap(), s.median.unwrap());
+            assert!(m.is_finite() && lo <= m && m <= hi, "{s:?}");
         }
     }
 

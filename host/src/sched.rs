@@ -395,6 +395,20 @@ mod tests {
         assert_eq!(m.config().milestones[..], [u32::MAX / 2, 3_221_225_471]);
     }
 
+    /// Fuzz regression (`fuzz/regressions/schedules/one-cycle-nan-momentum`): TOML writes
+    /// `nan`; a momentum left unused (`cycle_momentum = false`) was accepted as NaN and the
+    /// run's schedule then could not be read back from its checkpoint.
+    #[test]
+    fn a_nan_momentum_table_is_refused() {
+        for t in [
+            "[one_cycle]\nmax_lr = 0.1\ntotal_steps = 100\ncycle_momentum = false\nbase_momentum = nan\n",
+            "[cyclic]\nbase_lr = 0.01\nmax_lr = 0.1\ncycle_momentum = false\nmax_momentum = nan\n",
+        ] {
+            let e = format!("{:#}", from_table(&toml::from_str(t).unwrap()).unwrap_err());
+            assert!(e.contains("momentum"), "{e}");
+        }
+    }
+
     #[test]
     fn table_round_trip_and_overrides() {
         let t: toml::Value = toml::from_str(

@@ -102,6 +102,10 @@ impl<F: Real> CyclicConfig<F> {
             self.gamma > F::ZERO && self.gamma <= F::ONE,
             "in (0, 1]",
         )?;
+        // Finite even when not cycled: the fields are stored (serialized) all the same,
+        // and a NaN would not read back.
+        finite("base_momentum", self.base_momentum)?;
+        finite("max_momentum", self.max_momentum)?;
         if self.cycle_momentum {
             momentum_range(self.base_momentum, self.max_momentum)?;
         }

@@ -178,11 +178,15 @@ impl<F: Real> OneCycleConfig<F> {
         rule("div_factor", self.div_factor >= F::ONE, "≥ 1")?;
         finite("final_div_factor", self.final_div_factor)?;
         rule("final_div_factor", self.final_div_factor >= F::ONE, "≥ 1")?;
+        // Finite even when not cycled: the fields are stored (serialized) all the same,
+        // and a NaN would not read back.
+        finite("base_momentum", self.base_momentum)?;
+        finite("max_momentum", self.max_momentum)?;
+        if let Some(m) = self.final_momentum {
+            finite("final_momentum", m)?;
+        }
         if self.cycle_momentum {
             momentum_range(self.base_momentum, self.max_momentum)?;
-            if let Some(m) = self.final_momentum {
-                finite("final_momentum", m)?;
-            }
         }
         let [e1, e2, e3] = self.ends();
         let ok = e1 > F::ZERO && e2 > e1 && (!self.three_phase || e3 > e2);
@@ -320,5 +324,34 @@ impl<F: Real> Schedule<F> for OneCycle<F> {
         let (i, p) = self.phase(step);
         let (a, b) = self.1.mom[i];
         Some(self.0.anneal.at(a, b, p))
+    }
+}
+
+#[cfg(test)]
+mod nan_momentum_tests {
+    use super::*;
+    use crate::CyclicConfig;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/one-cycle-nan-momentum`): with
+    /// `cycle_momentum = false` a NaN momentum was accepted, and the schedule then
+    /// serialized to JSON `null`, which does not read back (a checkpoint that cannot be
+    /// resumed).
+    #[test]
+    fn unused_momenta_must_be_finite_too() {
+        let mut c = OneCycleConfig::pytorch(0.1f64, 100);
+        c.cycle_momentum = false;
+        c.base_momentum = f64::NAN;
+        assert_eq!(c.build().unwrap_err().field, "base_momentum");
+        c.base_momentum = 0.85;
+        c.final_momentum = Some(f64::INFINITY);
+        assert_eq!(c.build().unwrap_err().field, "final_momentum");
+        c.final_momentum = None;
+        // Not cycled, the order of the two does not matter.
+        c.max_momentum = 0.5;
+        assert!(c.build().is_ok());
+        let mut c = CyclicConfig::new(0.01f32, 0.1, 10);
+        c.cycle_momentum = false;
+        c.max_momentum = f32::NAN;
+        assert_eq!(c.build().unwrap_err().field, "max_momentum");
     }
 }

@@ -7,7 +7,7 @@
 //! cycle_mulⁱ` whose peak decays as `base_lr · cycle_decayⁱ`, and `lr_min` held
 //! once `cycle_limit` cycles are done. Only the shape within a cycle differs.
 
-use super::util::{cos_weight, finite, fu, non_negative, nonzero, positive, powi, rule};
+use super::util::{cos_weight, finite, fu, non_negative, nonzero, positive, powi, rule, sat};
 use super::NoCache;
 use crate::{ConfigError, Real, Schedule};
 
@@ -141,12 +141,13 @@ impl<F: Real> Cycles<F> {
         }
     }
 
-    /// The peak of cycle `i`: `base_lr · cycle_decayⁱ`.
+    /// The peak of cycle `i`: `base_lr · cycle_decayⁱ`, saturated at `F::MAX` (a
+    /// `cycle_decay` > 1 grows it without bound).
     fn peak(&self, base_lr: F, i: u64) -> F {
         if i == 0 || self.cycle_decay == F::ONE {
             base_lr
         } else {
-            base_lr * powi(self.cycle_decay, i)
+            sat(base_lr * powi(self.cycle_decay, i))
         }
     }
 }
@@ -342,5 +343,50 @@ impl<F: Real> Schedule<F> for TimmPoly<F> {
             }
             Phase::Done => c.lr_min,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/timm-peak-overflow`): with
+    /// `cycle_decay` > 1 the peak of a late cycle overflowed to ∞ (and `∞ − lr_min`
+    /// then gave ∞ or NaN).
+    #[test]
+    fn a_growing_peak_saturates() {
+        let c = TimmPolyConfig {
+            base_lr: f64::MAX,
+            t_initial: 10,
+            lr_min: f64::MAX,
+            cycle_mul: 8.000000953674316,
+            cycle_decay: 3.125,
+            cycle_limit: 2526451221,
+            warmup_t: 150,
+            warmup_lr_init: 0.10000000149011612,
+            warmup_prefix: false,
+            power: f64::MAX,
+            k_decay: f64::MAX,
+        };
+        let s = c.build().unwrap();
+        for t in [0, 149, 150, 1000, 1 << 24, u32::MAX] {
+            assert!(s.lr(t).is_finite(), "{t}: {}", s.lr(t));
+        }
+        let cos = TimmCosineConfig {
+            base_lr: 0.1f32,
+            t_initial: 1,
+            lr_min: 0.0,
+            cycle_mul: 1.0,
+            cycle_decay: 10.0,
+            cycle_limit: u32::MAX,
+            warmup_t: 0,
+            warmup_lr_init: 0.0,
+            warmup_prefix: false,
+            k_decay: 1.0,
+        }
+        .build()
+        .unwrap();
+        assert_eq!(cos.lr(1), 1.0);
+        assert_eq!(cos.lr(1000), f32::MAX);
     }
 }

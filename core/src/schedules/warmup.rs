@@ -1,6 +1,6 @@
 //! Linear warmup followed by any schedule.
 
-use super::util::{fu, non_negative};
+use super::util::{fu, non_negative, sat};
 use crate::{ConfigError, Real, Schedule};
 
 /// Linear warmup from `start_lr` to the wrapped schedule's first rate, then the
@@ -55,9 +55,15 @@ impl<F: Real, S: Schedule<F>> Schedule<F> for Warmup<S, F> {
     fn lr(&self, step: u32) -> F {
         if step < self.warmup_steps {
             let target = self.schedule.lr(0);
-            self.start_lr
-                + (target - self.start_lr) * fu::<F>(u64::from(step))
-                    / fu(u64::from(self.warmup_steps))
+            let (t, w) = (fu::<F>(u64::from(step)), fu(u64::from(self.warmup_steps)));
+            let rise = (target - self.start_lr) * t / w;
+            if rise.is_finite() {
+                self.start_lr + rise
+            } else {
+                // `(target − start_lr) · t` overflowed (a target near `F::MAX`): the
+                // fraction first, which stays between the two.
+                sat(self.start_lr + (target - self.start_lr) * (t / w))
+            }
         } else {
             self.schedule.lr(step - self.warmup_steps)
         }
@@ -108,5 +114,26 @@ mod serde_impl {
             let v = In::<F, S>::deserialize(d)?;
             Warmup::new(v.warmup_steps, v.start_lr, v.schedule).map_err(serde::de::Error::custom)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ConstantConfig;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/warmup-overflow`): a warmup into a
+    /// rate near `f64::MAX` overflowed to ∞ computing `(target − start_lr) · step`.
+    #[test]
+    fn a_warmup_to_a_huge_rate_stays_finite() {
+        let target = ConstantConfig::new(f64::MAX).build().unwrap();
+        let w = Warmup::new(2709861346, 2.186228905432e-311, target).unwrap();
+        for t in [0, 1, 2, 1 << 30, 2709861345, 2709861346, u32::MAX] {
+            assert!(w.lr(t).is_finite(), "{t}: {}", w.lr(t));
+        }
+        assert!((w.lr(2) / (f64::MAX / 2709861346.0 * 2.0) - 1.0).abs() < 1e-12);
+        let c = ConstantConfig::new(0.1f32).build().unwrap();
+        let w = Warmup::new(4, 0.0, c).unwrap();
+        assert_eq!((w.lr(0), w.lr(2), w.lr(4)), (0.0, 0.05, 0.1));
     }
 }

@@ -9,6 +9,7 @@
 #   FUZZ_TOOLCHAIN=name  rustup toolchain that builds the targets (default stable; see below)
 #   FUZZ_SANITIZER=name  cargo-fuzz's --sanitizer (default none; address needs a nightly)
 #   FUZZ_JOBS=N          cargo build jobs (default: cargo's)
+#   FUZZ_SEED=N          libFuzzer's -seed (CI sets 1, so a run explores the same inputs)
 #
 # Why stable and no sanitizer by default: libFuzzer's coverage instrumentation
 # (-Cpasses=sancov-module, -Cllvm-args) and the debug assertions cargo-fuzz turns on are
@@ -73,8 +74,11 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "fuzz/corpus/$t"
   set +e
   # The committed seeds are read, never written: new inputs go to $work (first directory).
-  cargo "+$toolchain" fuzz run --fuzz-dir fuzz "${build_flags[@]}" "$t" "$work" "fuzz/corpus/$t" -- \
-    -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1
+  # The crash inputs of fuzz/regressions/TARGET are replayed first, as seeds.
+  seeds=("fuzz/corpus/$t")
+  [ -d "fuzz/regressions/$t" ] && seeds+=("fuzz/regressions/$t")
+  cargo "+$toolchain" fuzz run --fuzz-dir fuzz "${build_flags[@]}" "$t" "$work" "${seeds[@]}" -- \
+    -max_total_time="$secs" -print_final_stats=1 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} >"$log" 2>&1
   rc=$?
   set -e
   # libFuzzer's last word: "Done N runs in S second(s)", else the last "#N ..." status line.

@@ -111,7 +111,10 @@ pub fn named(name: &str, max_lr: f32, min_lr: Option<f32>, total: u32, spe: u32)
         "step" => core(StepConfig::new(max_lr, (total / 3).max(1)).build(), &what)?.into(),
         "multistep" => {
             // 3/4 of the run in u64: `total · 3` overflows u32 for runs beyond 2^32 / 3 steps.
-            let m = [(total / 2).max(1), ((u64::from(total) * 3 / 4) as u32).max(2)];
+            let m = [
+                (total / 2).max(1),
+                ((u64::from(total) * 3 / 4) as u32).max(2),
+            ];
             let m: Vec<u32> = if m[1] > m[0] { m.to_vec() } else { vec![m[0]] };
             core(
                 core(MultiStepConfig::new(max_lr, &m, 0.1), &what)?.build(),

@@ -44,7 +44,9 @@ fn checkpoint(optimizer: &str, schedule: &str) -> Vec<u8> {
     let mut model = Model::try_new(ModelKind::Mlp, (1, 2, 2), 2, 0, &dev).unwrap();
     let mut opt = Optimizer::new(common.optimizer.kind);
     let x = [0.1, 0.9, 0.4, 0.2, 0.8, 0.3, 0.5, 0.7];
-    model.try_train_step(&x, &[0, 1], &mut opt, 0.01, 0.9).unwrap();
+    model
+        .try_train_step(&x, &[0, 1], &mut opt, 0.01, 0.9)
+        .unwrap();
     let run = RunSchedule(sched::named(schedule, 0.1, None, 20, 10).unwrap());
     let meta = Meta {
         version: VERSION,
@@ -87,17 +89,45 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     add("idx", "labels-3.gz", gz(&labels));
 
     let pixels: Vec<u8> = (0..2 * 3072).map(|i| (i % 251) as u8).collect();
-    add("cifar10", "two-records.bin", cifar10::encode(&[3, 9], &pixels));
+    add(
+        "cifar10",
+        "two-records.bin",
+        cifar10::encode(&[3, 9], &pixels),
+    );
 
-    add("checkpoint", "mlp-sgd-onecycle.safetensors", checkpoint("sgd", "onecycle"));
-    add("checkpoint", "mlp-sf-adamw-constant.safetensors", checkpoint("sf-adamw", "constant"));
+    add(
+        "checkpoint",
+        "mlp-sgd-onecycle.safetensors",
+        checkpoint("sgd", "onecycle"),
+    );
+    add(
+        "checkpoint",
+        "mlp-sf-adamw-constant.safetensors",
+        checkpoint("sf-adamw", "constant"),
+    );
 
-    add("config", "onecycle.toml", include_bytes!("../examples/onecycle.toml").to_vec());
-    add("config", "sgdr.toml", include_bytes!("../examples/sgdr.toml").to_vec());
+    add(
+        "config",
+        "onecycle.toml",
+        include_bytes!("../examples/onecycle.toml").to_vec(),
+    );
+    add(
+        "config",
+        "sgdr.toml",
+        include_bytes!("../examples/sgdr.toml").to_vec(),
+    );
     for name in sched::NAMES.split(", ") {
         let any = sched::named(name, 0.1, Some(0.01), 1000, 100).unwrap();
-        add("config", &format!("{name}.json"), serde_json::to_vec(&any).unwrap());
-        add("config", &format!("{name}.table.toml"), toml::to_string(&any).unwrap().into_bytes());
+        add(
+            "config",
+            &format!("{name}.json"),
+            serde_json::to_vec(&any).unwrap(),
+        );
+        add(
+            "config",
+            &format!("{name}.table.toml"),
+            toml::to_string(&any).unwrap().into_bytes(),
+        );
     }
     // The compositions, which no preset makes.
     let warmup = r#"{"warmup":{"warmup_steps":50,"start_lr":0.0,"schedule":{"cosine_annealing":{"base_lr":0.1,"t_max":950,"eta_min":0.001}}}}"#;

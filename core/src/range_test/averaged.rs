@@ -332,7 +332,11 @@ impl<F: Real, const N: usize, const K: usize> AveragedRangeTest<F, N, K> {
                     // over the deviations divided by the largest one, then scaled back;
                     // saturated at the largest finite value where a deviation itself
                     // overflows (NaN loses in `min`).
-                    let m = self.sweeps.iter().map(|s| dev(s).abs()).fold(F::ZERO, F::max);
+                    let m = self
+                        .sweeps
+                        .iter()
+                        .map(|s| dev(s).abs())
+                        .fold(F::ZERO, F::max);
                     let mut ss = F::ZERO;
                     for s in &self.sweeps {
                         let v = dev(s) / m;

@@ -444,7 +444,10 @@ mod tests {
         assert!(p.lr > 0.0 && p.lr / 10.0 == 0.0, "{p:?}");
         assert_eq!(t.suggest(Suggestion::Minimum), None);
         for s in Suggestion::ALL {
-            assert!(t.suggest(s).map_or(true, |lr| lr > 0.0 && lr.is_finite()), "{s:?}");
+            assert!(
+                t.suggest(s).map_or(true, |lr| lr > 0.0 && lr.is_finite()),
+                "{s:?}"
+            );
         }
     }
 

@@ -68,7 +68,10 @@ fn same(a: &[NamedTensor], b: &[NamedTensor]) -> bool {
             x.0 == y.0
                 && x.1 == y.1
                 && x.2.len() == y.2.len()
-                && x.2.iter().zip(&y.2).all(|(p, q)| p.to_bits() == q.to_bits())
+                && x.2
+                    .iter()
+                    .zip(&y.2)
+                    .all(|(p, q)| p.to_bits() == q.to_bits())
         })
 }
 

@@ -29,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(data.len() % RECORD, 0);
             let n = 1 + data.len() / RECORD;
             assert_eq!(ds.len(), n, "one label per record");
-            assert_eq!(ds.images.len(), n * ds.image_size(), "3072 pixels per record");
+            assert_eq!(
+                ds.images.len(),
+                n * ds.image_size(),
+                "3072 pixels per record"
+            );
             assert!(ds.labels.iter().all(|&l| l < NUM_CLASSES));
             assert!(ds.images.iter().all(|p| (0.0..=1.0).contains(p)));
             for (i, rec) in data.chunks_exact(RECORD).enumerate() {
@@ -38,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => {
             let e = format!("{e:#}");
-            assert!(e.contains("data_batch_1.bin"), "error does not name the file: {e}");
+            assert!(
+                e.contains("data_batch_1.bin"),
+                "error does not name the file: {e}"
+            );
         }
     }
 });

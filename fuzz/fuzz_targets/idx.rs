@@ -15,8 +15,15 @@ const NAME: &str = "fuzz/train-images-idx3-ubyte";
 fn check(bytes: &[u8], path: &Path) {
     match parse_images(bytes, path) {
         Ok((n, rows, cols, pixels)) => {
-            assert!(rows > 0 && cols > 0, "empty image size {rows}x{cols} accepted");
-            assert_eq!(Some(pixels.len()), n.checked_mul(rows * cols), "pixel count");
+            assert!(
+                rows > 0 && cols > 0,
+                "empty image size {rows}x{cols} accepted"
+            );
+            assert_eq!(
+                Some(pixels.len()),
+                n.checked_mul(rows * cols),
+                "pixel count"
+            );
             assert!(pixels.len() + 16 <= bytes.len(), "more pixels than bytes");
         }
         Err(e) => {

@@ -110,7 +110,11 @@ fn feed<F: Real, const N: usize>(t: &mut RangeTest<F, N>, u: &mut Unstructured, 
         };
         if let Status::Done(_) = t.record(l) {
             assert_eq!(t.next_lr(), None);
-            assert_eq!(t.record(l), t.status(), "recording after the end changed it");
+            assert_eq!(
+                t.record(l),
+                t.status(),
+                "recording after the end changed it"
+            );
         }
     }
 }
@@ -245,7 +249,12 @@ fn averaged<F: Real + Debug, const N: usize>(u: &mut Unstructured) {
         }
         for rule in rules(u) {
             let s = avg.spread(rule);
-            for v in s.per_sweep.iter().flatten().chain([s.mean_curve, s.median, s.low, s.high].iter().flatten()) {
+            for v in s
+                .per_sweep
+                .iter()
+                .flatten()
+                .chain([s.mean_curve, s.median, s.low, s.high].iter().flatten())
+            {
                 positive(&format!("spread({rule})"), *v);
             }
             if let Some(r) = s.ratio() {

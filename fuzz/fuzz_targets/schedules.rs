@@ -47,7 +47,11 @@ fn single<F: Real + Serialize + DeserializeOwned>(u: &mut Unstructured) {
     }
 }
 
-fn built<F: Real, S: Schedule<F> + Debug>(s: Result<S, lrate_core::ConfigError>, u: &mut Unstructured, around: &[u32]) {
+fn built<F: Real, S: Schedule<F> + Debug>(
+    s: Result<S, lrate_core::ConfigError>,
+    u: &mut Unstructured,
+    around: &[u32],
+) {
     if let Ok(s) = s {
         check_schedule(&s, &steps(u, around));
     }
@@ -139,7 +143,10 @@ fn plateau<F: Real + DeserializeOwned>(u: &mut Unstructured) {
     for _ in 0..u.int_in_range(0..=64u8).unwrap_or(0) {
         let lr = s.step(real::<F>(u));
         assert!(lr.is_finite() && lr >= F::ZERO, "lr {lr:?} for {s:?}");
-        assert!(lr <= last, "ReduceOnPlateau raised the lr: {last:?} -> {lr:?}");
+        assert!(
+            lr <= last,
+            "ReduceOnPlateau raised the lr: {last:?} -> {lr:?}"
+        );
         last = lr;
     }
 }

@@ -289,13 +289,19 @@ impl<'de> de::Deserializer<'de> for &mut Fz<'_, '_> {
     fn deserialize_seq<V: Visitor<'de>>(self, v: V) -> Result<V::Value, FzError> {
         self.enter()?;
         let left = usize::from(self.u.int_in_range(0..=20u8)?);
-        let r = v.visit_seq(Seq { de: &mut *self, left });
+        let r = v.visit_seq(Seq {
+            de: &mut *self,
+            left,
+        });
         self.depth -= 1;
         r
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, len: usize, v: V) -> Result<V::Value, FzError> {
         self.enter()?;
-        let r = v.visit_seq(Seq { de: &mut *self, left: len });
+        let r = v.visit_seq(Seq {
+            de: &mut *self,
+            left: len,
+        });
         self.depth -= 1;
         r
     }
@@ -332,7 +338,10 @@ impl<'de> de::Deserializer<'de> for &mut Fz<'_, '_> {
         v: V,
     ) -> Result<V::Value, FzError> {
         self.enter()?;
-        let r = v.visit_enum(Enum { de: &mut *self, variants });
+        let r = v.visit_enum(Enum {
+            de: &mut *self,
+            variants,
+        });
         self.depth -= 1;
         r
     }

@@ -1,6 +1,6 @@
 //! Cyclical learning rates, CLR (PyTorch `CyclicLR`).
 
-use super::util::{finite, fu, momentum_range, non_negative, nonzero, pow_log2, powi, rule};
+use super::util::{finite, fu, momentum_range, non_negative, nonzero, pow_log2, powi, rule, sat};
 use crate::{ConfigError, Real, Schedule};
 
 /// The amplitude policy of [`Cyclic`] (PyTorch `mode`).
@@ -185,7 +185,39 @@ impl<F: Real> Schedule<F> for Cyclic<F> {
     #[inline]
     fn momentum(&self, step: u32) -> Option<F> {
         let c = &self.0;
-        c.cycle_momentum
-            .then(|| c.max_momentum - (c.max_momentum - c.base_momentum) * self.height(step))
+        c.cycle_momentum.then(|| {
+            let h = self.height(step);
+            let m = c.max_momentum - (c.max_momentum - c.base_momentum) * h;
+            if m.is_finite() {
+                m
+            } else {
+                // `max − base` overflowed (momenta of opposite sign near ±F::MAX): the
+                // same point as a weighted sum, saturated.
+                sat(c.max_momentum * (F::ONE - h) + c.base_momentum * h)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/cyclic-momentum-overflow`): momenta of
+    /// opposite sign near ±`f64::MAX` gave `∞ · 0 = NaN` at the top of the cycle.
+    #[test]
+    fn the_momentum_stays_finite() {
+        let mut c = CyclicConfig::new(-0.0f64, -0.0, 122);
+        c.step_size_down = Some(2);
+        c.base_momentum = -1e300;
+        c.max_momentum = f64::MAX;
+        let s = c.build().unwrap();
+        for t in [0, 1, 61, 122, 123, 124, u32::MAX] {
+            assert!(s.momentum(t).unwrap().is_finite(), "{t}");
+        }
+        assert_eq!(s.momentum(0), Some(f64::MAX));
+        assert_eq!(s.momentum(122), Some(-1e300));
+        let s = Cyclic::triangular(0.01f32, 0.1, 10).unwrap();
+        assert_eq!((s.momentum(0), s.momentum(10)), (Some(0.9), Some(0.8)));
     }
 }

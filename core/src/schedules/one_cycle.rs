@@ -355,3 +355,30 @@ mod nan_momentum_tests {
         assert_eq!(c.build().unwrap_err().field, "max_momentum");
     }
 }
+
+#[cfg(test)]
+mod huge_momentum_tests {
+    use super::*;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/one-cycle-momentum-overflow`): momenta
+    /// of opposite sign near ±`f64::MAX` overflowed `max_momentum − base_momentum` to ∞.
+    #[test]
+    fn the_momentum_stays_finite() {
+        for anneal in [Anneal::Cos, Anneal::Linear] {
+            let mut c = OneCycleConfig::pytorch(0.9999999999999998f64, 10);
+            c.anneal = anneal;
+            c.base_momentum = -9.111037087120089e301;
+            c.max_momentum = f64::MAX;
+            c.final_momentum = Some(f64::MAX);
+            let s = c.build().unwrap();
+            for t in 0..12 {
+                let m = s.momentum(t).unwrap();
+                assert!(m.is_finite(), "{anneal:?} {t}: {m}");
+            }
+            assert_eq!(s.momentum(0), Some(f64::MAX));
+        }
+        // Ordinary momenta are unchanged by the fallback.
+        let s = OneCycle::pytorch(0.1f32, 100).unwrap();
+        assert_eq!(s.momentum(0), Some(0.95));
+    }
+}

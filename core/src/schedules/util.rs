@@ -144,11 +144,22 @@ impl Anneal {
     /// The value a fraction `p ∈ [0, 1]` of the way from `start` to `end`.
     #[inline]
     pub fn at<F: Real>(self, start: F, end: F, p: F) -> F {
-        match self {
+        let v = match self {
             Anneal::Cos => end + (start - end) * cos_weight(p),
             // `(1 − p)·start + p·end` is PyTorch's `(end − start)·p + start`, but
             // exact at both ends (no cancellation when `end ≪ start` in f32).
             Anneal::Linear => (F::ONE - p) * start + p * end,
+        };
+        if v.is_finite() {
+            v
+        } else {
+            // `start − end` (or a sum) overflowed: values near ±`F::MAX` of opposite
+            // sign, as momenta may be. The same point as a weighted sum, saturated.
+            let w = match self {
+                Anneal::Cos => cos_weight(p),
+                Anneal::Linear => F::ONE - p,
+            };
+            sat(start * w + end * (F::ONE - w))
         }
     }
 }

@@ -13,10 +13,10 @@
 #
 # Why stable and no sanitizer by default: libFuzzer's coverage instrumentation
 # (-Cpasses=sancov-module, -Cllvm-args) and the debug assertions cargo-fuzz turns on are
-# stable flags; only the sanitizers need -Z. The nightly installed here (1.97.0, 2026-05-19) rejects
-# dfdx 0.13 (E0310 "may not live long enough", ~190 errors), so `lrate` builds only on
-# stable, and lrate's own code is safe Rust, where AddressSanitizer finds nothing that the
-# bounds checks do not. FUZZ_TOOLCHAIN=nightly FUZZ_SANITIZER=address once dfdx builds there.
+# stable flags; only the sanitizers need -Z. Under cargo-fuzz the nightly installed here
+# (1.97.0, 2026-05-19) failed to compile dfdx 0.13 (E0310 "may not live long enough", ~190
+# errors) while stable builds it; and lrate's own code is safe Rust, where AddressSanitizer
+# finds nothing that the bounds checks do not. FUZZ_TOOLCHAIN=nightly FUZZ_SANITIZER=address once dfdx builds there.
 #
 # Each target starts from fuzz/corpus/TARGET (the committed seeds; new inputs libFuzzer
 # finds are written to target/fuzz-corpus/TARGET, outside the source tree). A crash

@@ -105,9 +105,10 @@ pub struct RuleSpread<F = f32, const K: usize = 4> {
 }
 
 impl<F: Real, const K: usize> RuleSpread<F, K> {
-    /// `high / low`, the factor by which the sweeps disagree (1 when they agree).
+    /// `high / low`, the factor by which the sweeps disagree (1 when they agree),
+    /// saturated at `F::MAX` (picks at both ends of the float range).
     pub fn ratio(&self) -> Option<F> {
-        Some(self.high? / self.low?)
+        Some((self.high? / self.low?).min(F::MAX))
     }
 
     /// The sweeps disagree by more than `factor` (`high > factor · low`), or some
@@ -546,6 +547,21 @@ mod tests {
             let (lo, hi, m) = (s.low.unwrap(), s.high.unwrap(), s.median.unwrap());
             assert!(m.is_finite() && lo <= m && m <= hi, "{s:?}");
         }
+    }
+
+    /// Fuzz regression (`fuzz/regressions/range_test/ratio-overflow`): `high / low` of
+    /// picks near both ends of the float range overflowed to ∞.
+    #[test]
+    fn ratio_saturates() {
+        let s = RuleSpread::<f32, 4> {
+            per_sweep: Vec::from_slice(&[Some(1e-30), Some(1e30)]).unwrap(),
+            mean_curve: None,
+            median: Some(1.0),
+            low: Some(1e-30),
+            high: Some(1e30),
+        };
+        assert_eq!(s.ratio(), Some(f32::MAX));
+        assert!(s.disagrees(2.0));
     }
 
     #[test]

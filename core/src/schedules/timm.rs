@@ -241,7 +241,8 @@ impl<F: Real> TimmTanhConfig<F> {
     /// The tanh shape at cycle progress `tr`, between `lr_min` and `peak`.
     fn shape(&self, peak: F, tr: F) -> F {
         let arg = self.lb * (F::ONE - tr) + self.ub * tr;
-        self.lr_min + F::HALF * (peak - self.lr_min) * (F::ONE - arg.tanh())
+        // Between lr_min and peak, both ≥ 0; the max keeps rounding from going below 0.
+        (self.lr_min + F::HALF * (peak - self.lr_min) * (F::ONE - arg.tanh())).max(F::ZERO)
     }
 }
 
@@ -349,6 +350,30 @@ impl<F: Real> Schedule<F> for TimmPoly<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/timm-tanh-negative`): a peak of 0
+    /// below a subnormal `lr_min` rounded the tanh shape to −5e-324.
+    #[test]
+    fn the_tanh_shape_is_never_negative() {
+        let s = TimmTanhConfig {
+            base_lr: 0.0f64,
+            t_initial: 10,
+            lr_min: 1.57027688531e-312,
+            cycle_mul: 9.999999680285692e37,
+            cycle_decay: 9.999999680285692e37,
+            cycle_limit: 31,
+            warmup_t: 148,
+            warmup_lr_init: 0.10000000149011612,
+            warmup_prefix: true,
+            lb: -1.0000000150474662e30,
+            ub: 10000.0,
+        }
+        .build()
+        .unwrap();
+        for t in [0, 147, 148, 149, 158, 1 << 24, u32::MAX] {
+            assert!(s.lr(t) >= 0.0 && s.lr(t).is_finite(), "{t}: {}", s.lr(t));
+        }
+    }
 
     /// Fuzz regression (`fuzz/regressions/schedules/timm-peak-overflow`): with
     /// `cycle_decay` > 1 the peak of a late cycle overflowed to ∞ (and `∞ − lr_min`

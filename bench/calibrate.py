@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provenance  # noqa: E402 (bench/provenance.py, beside this file)
+from reports import read_json  # noqa: E402 (bench/reports.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -177,14 +178,6 @@ def mean_sd(xs):
 
 def r2(x):
     return None if x is None else round(x, 2)
-
-
-def read_json(path, default=None):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return default
 
 
 def write_json(path, doc):

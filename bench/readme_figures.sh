@@ -76,12 +76,9 @@ command -v python3 >/dev/null || { echo "readme_figures.sh: python3 is needed (s
 # Before any build or run: a report from a dirty tree is refused unless DRAFT=1.
 RF_TREE=$(python3 bench/provenance.py check --prog readme_figures.sh) || exit 2
 export RF_TREE
-if [ -z "${LRATE:-}" ]; then
-  cargo build -q --release -p lrate
-  LRATE="${CARGO_TARGET_DIR:-$ROOT/target}/release/lrate"
-fi
-[ -x "$LRATE" ] || { echo "readme_figures.sh: lrate binary '$LRATE' not found" >&2; exit 2; }
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_lrate readme_figures.sh
 mkdir -p "$OUT/runs"
 OUT=$(cd "$OUT" && pwd)
 
@@ -119,48 +116,16 @@ json.dump({"command": os.environ["RF_COMMAND"], "quick": "$QUICK" == "1",
            "invocations": old.get("invocations", []) + [inv]}, open(path, "w"), indent=2)
 PY
 
-FAILED=0
-# run DIR ARGS...: one `lrate train`, its JSON summary line saved as DIR/result.json with the
-# wall time (or status "diverged"); skipped when DIR/result.json exists.
-run() {
-  local dir=$1; shift
-  if [ -f "$dir/result.json" ]; then log "skip $(basename "$dir")"; return 0; fi
-  mkdir -p "$dir"
-  log "start $(basename "$dir")"
-  printf '%q ' "$LRATE" "$@" > "$dir/command.txt"; echo >> "$dir/command.txt"
-  local t0 rc=0
-  t0=$(date +%s.%N)
-  "$LRATE" "$@" > "$dir/stdout.txt" 2> "$dir/stderr.txt" || rc=$?
-  if [ "$rc" = 130 ]; then log "interrupted (rerun the script to continue)"; exit 130; fi
-  if python3 - "$dir" "$rc" "$t0" "$(date +%s.%N)" <<'PY'
-import json, os, sys
-d, rc, t0, t1 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-lines = [l for l in open(os.path.join(d, "stdout.txt")).read().splitlines() if l.startswith("{")]
-err = open(os.path.join(d, "stderr.txt")).read()
-if rc == 0 and lines:
-    r = json.loads(lines[-1]); r["status"] = "ok"
-elif "training diverged" in err:
-    msg = [l for l in err.splitlines() if "training diverged" in l]
-    r = {"status": "diverged", "test_acc": None, "error": msg[-1].strip()}
-else:
-    sys.exit(1)
-r["wall_seconds"] = t1 - t0
-json.dump(r, open(os.path.join(d, "result.json"), "w"), indent=2)
-PY
-  then log "done $(basename "$dir")"
-  else log "FAILED $(basename "$dir") (exit $rc): $(tail -n 2 "$dir/stderr.txt")"; FAILED=$((FAILED + 1))
-  fi
-}
 has() { case " $ROWS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
 for s in $SEEDS; do
   d=$OUT/runs/main-${EPOCHS}ep-s$s
-  has main && run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" ${MAIN_LEN[@]+"${MAIN_LEN[@]}"}
+  has main && bench_run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" ${MAIN_LEN[@]+"${MAIN_LEN[@]}"}
   d=$OUT/runs/constant-$CONST_LR-${EPOCHS}ep-s$s
-  has constant && run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" --schedule constant \
+  has constant && bench_run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" --schedule constant \
     --max-lr "$CONST_LR" --epochs "$EPOCHS"
   d=$OUT/runs/onecycle-$LOW_LR-${EPOCHS}ep-s$s
-  has onecycle-low && run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" --schedule onecycle \
+  has onecycle-low && bench_run "$d" train --seed "$s" --out "$d" --overwrite "${EXTRA[@]}" --schedule onecycle \
     --max-lr "$LOW_LR" --epochs "$EPOCHS"
 done
 

@@ -24,30 +24,15 @@ import argparse
 import json
 import os
 import re
-import statistics
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provenance  # noqa: E402 (bench/provenance.py, beside this file)
+from reports import mean_sd, read_json  # noqa: E402 (bench/reports.py)
 
 NAME_RE = re.compile(r"^(main|constant-[0-9.eE+-]+|onecycle-[0-9.eE+-]+)-(\d+)ep-s(\d+)$")
 MAIN_SEED = 0  # the seed of `lrate` without arguments (host/src/config.rs: unwrap_or(0))
-
-
-def read_json(path, default=None):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return default
-
-
-def mean_sd(values):
-    v = [x for x in values if x is not None]
-    if not v:
-        return None, None
-    return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else None)
 
 
 def pct(v):

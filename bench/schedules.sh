@@ -45,11 +45,9 @@ else
   LIMIT_TEST=${LIMIT_TEST:-}; NUM_IT=${NUM_IT:-100}; OUT=${OUT:-target/schedules}
   REPORT_DIR=${REPORT_DIR:-docs/results}
 fi
-if [ -z "${LRATE:-}" ]; then
-  cargo build -q --release -p lrate
-  LRATE="${CARGO_TARGET_DIR:-$ROOT/target}/release/lrate"
-fi
-[ -x "$LRATE" ] || { echo "schedules.sh: lrate binary '$LRATE' not found" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_lrate schedules.sh
 command -v python3 >/dev/null || { echo "schedules.sh: python3 is needed (stdlib only)" >&2; exit 2; }
 if [ "$QUICK" = 1 ]; then
   SCH_TREE=$(python3 bench/provenance.py check --mark-only --prog schedules.sh)
@@ -57,7 +55,6 @@ else
   SCH_TREE=$(python3 bench/provenance.py check --prog schedules.sh) || exit 2
 fi
 export SCH_TREE
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
 mkdir -p "$OUT/runs" "$OUT/config"
 OUT=$(cd "$OUT" && pwd)
 
@@ -110,37 +107,6 @@ json.dump({"quick": "$QUICK" == "1", "data": "$DATA", "model": "$MODEL", "batch"
           open(sys.argv[1], "w"), indent=2)
 PY
 
-FAILED=0
-# run DIR ARGS...: one lrate invocation (train or find), its summary line saved as
-# DIR/result.json with the wall time; skipped when DIR/result.json exists.
-run() {
-  local dir=$1; shift
-  if [ -f "$dir/result.json" ]; then log "skip $(basename "$dir")"; return 0; fi
-  mkdir -p "$dir"
-  log "start $(basename "$dir")"
-  printf '%q ' "$LRATE" "$@" > "$dir/command.txt"; echo >> "$dir/command.txt"
-  local t0 rc=0
-  t0=$(date +%s.%N)
-  "$LRATE" "$@" > "$dir/stdout.txt" 2> "$dir/stderr.txt" || rc=$?
-  if [ "$rc" = 130 ]; then log "interrupted (rerun the script to continue)"; exit 130; fi
-  if python3 - "$dir" "$rc" "$t0" "$(date +%s.%N)" <<'PY'
-import json, os, sys
-d, rc, t0, t1 = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-lines = [l for l in open(os.path.join(d, "stdout.txt")).read().splitlines() if l.startswith("{")]
-err = open(os.path.join(d, "stderr.txt")).read()
-if rc == 0 and lines:
-    r = json.loads(lines[-1]); r["status"] = "ok"
-elif "training diverged" in err:
-    r = {"status": "diverged", "test_acc": None}
-else:
-    sys.exit(1)
-r["wall_seconds"] = t1 - t0
-json.dump(r, open(os.path.join(d, "result.json"), "w"), indent=2)
-PY
-  then log "done $(basename "$dir")"
-  else log "FAILED $(basename "$dir") (exit $rc): $(tail -n 2 "$dir/stderr.txt")"; FAILED=$((FAILED + 1))
-  fi
-}
 # pick OPT SEED -> the range test's max_lr for that optimizer and seed (empty if none).
 pick() {
   local f=$OUT/runs/find-$1-s$2/lr_find.json
@@ -157,7 +123,7 @@ done
 FIRST_EPOCHS=${EPOCHS%% *}
 for o in $OPTS; do
   for s in $SEEDS; do
-    run "$OUT/runs/find-$o-s$s" find --config "$(config "$o" "$FIRST_EPOCHS")" "${COMMON[@]}" --seed "$s" --out "$OUT/runs/find-$o-s$s"
+    bench_run "$OUT/runs/find-$o-s$s" find --config "$(config "$o" "$FIRST_EPOCHS")" "${COMMON[@]}" --seed "$s" --out "$OUT/runs/find-$o-s$s"
   done
 done
 
@@ -168,7 +134,7 @@ train_row() {
     local lr; lr=$(pick "$opt" "$s")
     if [ -z "$lr" ]; then log "no reliable pick for $opt seed $s: row $row skipped"; FAILED=$((FAILED + 1)); continue; fi
     for e in $EPOCHS; do
-      run "$OUT/runs/$row-${e}ep-s$s" train --config "$(config "$opt" "$e")" "${COMMON[@]}" --seed "$s" \
+      bench_run "$OUT/runs/$row-${e}ep-s$s" train --config "$(config "$opt" "$e")" "${COMMON[@]}" --seed "$s" \
         --schedule "$sched" --max-lr "$lr" --epochs "$e" --out "$OUT/runs/$row-${e}ep-s$s"
     done
   done
@@ -200,8 +166,8 @@ if has cooldown; then
         fi
         echo "$stop" > "$long/epochs-done"; touch "$long/stopped-$stop"
       fi
-      run "$OUT/runs/cooldown-${e}ep-s$s" train --from "$long" --cooldown 1 --out "$OUT/runs/cooldown-${e}ep-s$s" --no-progress --overwrite
-      run "$OUT/runs/cosine-${e}ep-s$s" train --config "$(config sgd "$e")" "${COMMON[@]}" --seed "$s" \
+      bench_run "$OUT/runs/cooldown-${e}ep-s$s" train --from "$long" --cooldown 1 --out "$OUT/runs/cooldown-${e}ep-s$s" --no-progress --overwrite
+      bench_run "$OUT/runs/cosine-${e}ep-s$s" train --config "$(config sgd "$e")" "${COMMON[@]}" --seed "$s" \
         --schedule cosine --max-lr "$lr" --epochs "$e" --out "$OUT/runs/cosine-${e}ep-s$s"
     done
   done

@@ -29,6 +29,7 @@ ROWS = [
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provenance  # noqa: E402 (bench/provenance.py, beside this file)
+from reports import read_json  # noqa: E402 (bench/reports.py)
 
 def mean_sd(xs):
     xs = [x for x in xs if x is not None]
@@ -46,14 +47,6 @@ def fmt(m, sd, scale=100.0, digits=2):
     return s + (f" ± {sd * scale:.{digits}f}" if sd is not None else "")
 
 
-def load(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
 def public(text):
     return re.sub(r"((?:fashion-mnist|mnist|cifar10):)(?!/usr/share/datasets/fashion-mnist\b)[^\s`'\"]+",
                   r"\1DIR", text or "")
@@ -64,7 +57,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--report-dir", required=True)
     a = ap.parse_args()
-    exp = load(os.path.join(a.out, "experiment.json")) or {}
+    exp = read_json(os.path.join(a.out, "experiment.json")) or {}
     # A study started on a dirty tree (or, before provenance.py, "SHA (with uncommitted
     # changes)") is a draft, and its report says so first.
     draft = bool(exp.get("draft") or exp.get("dirty")) or "uncommitted" in str(exp.get("git", ""))
@@ -72,12 +65,12 @@ def main():
     runs = os.path.join(a.out, "runs")
 
     def result(name):
-        return load(os.path.join(runs, name, "result.json"))
+        return read_json(os.path.join(runs, name, "result.json"))
 
     picks = {}
     for _, _, opt in ROWS:
         for s in seeds:
-            f = load(os.path.join(runs, f"find-{opt}-s{s}", "lr_find.json"))
+            f = read_json(os.path.join(runs, f"find-{opt}-s{s}", "lr_find.json"))
             p = (f or {}).get("pick") or {}
             picks.setdefault(opt, {})[s] = p.get("max_lr")
     table, out_rows = [], {}

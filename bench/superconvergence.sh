@@ -146,13 +146,9 @@ else
 fi
 export SC_TREE
 
-if [ -z "${LRATE:-}" ]; then
-  cargo build -q --release -p lrate
-  LRATE="${CARGO_TARGET_DIR:-$ROOT/target}/release/lrate"
-fi
-[ -x "$LRATE" ] || { echo "superconvergence.sh: lrate binary '$LRATE' not found" >&2; exit 2; }
-
-log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_lrate superconvergence.sh
 
 mkdir -p "$OUT/runs"
 OUT=$(cd "$OUT" && pwd)

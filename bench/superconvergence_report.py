@@ -40,6 +40,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provenance  # noqa: E402 (bench/provenance.py, beside this file)
+from reports import read_json  # noqa: E402 (bench/reports.py)
 
 TARGET_ACC_ONECYCLE = 0.910  # issue 7, target 1
 TARGET_MARGIN_PP = 0.5  # target accuracy = 3-epoch 1cycle accuracy - 0.5 pp
@@ -66,14 +67,6 @@ DASH = {"onecycle": None, "baseline": "7,3", "cyclic": "2,2", "grid": None}
 
 # ---------------------------------------------------------------------------------------------
 # Reading the runs
-
-
-def read_json(path, default=None):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return default
 
 
 def read_metrics(path):

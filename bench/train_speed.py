@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import provenance  # noqa: E402 (bench/provenance.py, beside this file)
+from reports import mean_sd  # noqa: E402 (bench/reports.py)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = ("cnn-s", "resnet9")  # the models bench/torch_ref.py has
@@ -100,13 +100,6 @@ def run_side(side, model, a):
     r["process_cpu_per_wall"] = m["cpu_s"] / m["wall_s"] if m["wall_s"] > 0 else None
     r["steps"] = steps
     return r
-
-
-def mean_sd(v):
-    v = [x for x in v if x is not None]
-    if not v:
-        return None, None
-    return statistics.fmean(v), (statistics.stdev(v) if len(v) > 1 else None)
 
 
 def loadavg():

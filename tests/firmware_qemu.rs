@@ -286,14 +286,17 @@ fn run_qemu(qemu: &Path, decoder: &Path, elf: &Path) -> (std::process::ExitStatu
     (status, String::from_utf8_lossy(&out.stdout).to_string())
 }
 
-/// `key=value` from the line containing `marker` and `seed=SEED `.
-fn run_num(log: &str, marker: &str, seed: u64, key: &str) -> f64 {
+/// The line containing `marker` and `seed=SEED ` (one per test stream).
+fn run_line<'a>(log: &'a str, marker: &str, seed: u64) -> &'a str {
     let tag = format!("seed={seed} ");
-    let line = log
-        .lines()
+    log.lines()
         .find(|l| l.contains(marker) && l.contains(&tag))
-        .unwrap_or_else(|| panic!("no {marker:?} line for seed {seed}"));
-    num(line, marker, key)
+        .unwrap_or_else(|| panic!("no {marker:?} line for seed {seed}"))
+}
+
+/// `key=value` from [`run_line`].
+fn run_num(log: &str, marker: &str, seed: u64, key: &str) -> f64 {
+    num(run_line(log, marker, seed), marker, key)
 }
 
 /// Mean and sample sd.
@@ -363,13 +366,12 @@ fn check(v: &Variant, elf: &Path, status: std::process::ExitStatus, log: &str) -
             lo.is_finite() && hi.is_finite() && 0.0 < lo && lo < hi,
             "seed {seed}: bounds {lo} .. {hi}"
         );
-        let tag = format!("seed={seed} ");
-        let line = log
-            .lines()
-            .find(|l| l.contains("RESULT bounds") && l.contains(&tag))
-            .unwrap();
         assert_eq!(
-            field(line, "RESULT bounds", "from_range_test"),
+            field(
+                run_line(log, "RESULT bounds", seed),
+                "RESULT bounds",
+                "from_range_test"
+            ),
             "true",
             "seed {seed}: range test gave no suggestion"
         );

@@ -8,19 +8,11 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use lrate::data::cifar10::{parse_into, NUM_CLASSES, RECORD, SIDE};
-use lrate::data::Dataset;
+use lrate::data::cifar10::{self, parse_into, NUM_CLASSES, RECORD, SIDE};
 
 fuzz_target!(|data: &[u8]| {
     let path = Path::new("fuzz/data_batch_1.bin");
-    let mut ds = Dataset {
-        c: 3,
-        h: SIDE,
-        w: SIDE,
-        num_classes: NUM_CLASSES,
-        images: Vec::new(),
-        labels: Vec::new(),
-    };
+    let mut ds = cifar10::empty();
     // Appending to a split that already holds a record, as the loader does file after file.
     let first = [0u8; RECORD];
     parse_into(&first, path, &mut ds).expect("a record of zeros is valid");

@@ -183,6 +183,15 @@ fn long_resume_args(seed: &str, out: &str) -> Vec<String> {
     v
 }
 
+/// [`long_resume_args`] with `--epochs EPOCHS` instead of RESUME's 2.
+#[cfg(unix)]
+fn long_resume_args_epochs(seed: &str, epochs: &str, out: &str) -> Vec<String> {
+    let mut a = long_resume_args(seed, out);
+    let i = a.iter().position(|x| x == "--epochs").unwrap();
+    a[i + 1] = epochs.into();
+    a
+}
+
 /// Starts `lrate args` in `dir` and reads its stderr until a line satisfies `until`
 /// (panicking, with the log, if it ends first: "lrate ended before {what}").
 /// Returns the running child, the rest of its stderr and the log so far.
@@ -346,12 +355,7 @@ fn ctrl_c_checkpoints_mid_epoch_and_resume_matches() {
 fn killed_anywhere_resumes_exactly() {
     use lrate::checkpoint::Checkpoint;
     let d = tempfile::tempdir().unwrap();
-    let three = |out: &str| {
-        let mut a = long_resume_args("8", out);
-        let i = a.iter().position(|x| x == "--epochs").unwrap();
-        a[i + 1] = "3".into();
-        a
-    };
+    let three = |out: &str| long_resume_args_epochs("8", "3", out);
     let whole = three("whole");
     ok(&lrate(
         d.path(),
@@ -499,12 +503,7 @@ fn killed_anywhere_resumes_exactly() {
 fn a_full_disk_stops_the_run_and_keeps_the_last_checkpoint() {
     use lrate::checkpoint::Checkpoint;
     let d = tempfile::tempdir().unwrap();
-    let three = |out: &str| {
-        let mut a = long_resume_args("9", out);
-        let i = a.iter().position(|x| x == "--epochs").unwrap();
-        a[i + 1] = "3".into();
-        a
-    };
+    let three = |out: &str| long_resume_args_epochs("9", "3", out);
     let (mut child, mut err, mut log) = spawn_until(
         d.path(),
         &three("full"),

@@ -124,7 +124,7 @@ fn main() -> Result<()> {
     let trace = json!({
         "batches_file": a.dump_batches.then_some("batches.f32"),
         "batch_labels": labels,
-        "model": st.meta.common.model.name(),
+        "model": st.meta.common.model.label(),
         "data": st.meta.common.data.to_string(),
         "batch": st.meta.common.batch,
         "seed": st.meta.common.seed,

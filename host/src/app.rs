@@ -23,6 +23,8 @@ pub fn run(cmd: Command) -> Result<()> {
             Ok(())
         }
         Command::Schedule(a) => crate::schedule_cmd::run(&a),
+        Command::Model(a) => crate::model_cmd::run(&a),
+        Command::Predict(a) => crate::predict::run(&a),
     }
 }
 

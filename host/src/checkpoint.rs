@@ -37,14 +37,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .with_context(|| format!("{}: cannot create", tmp.display()))?;
         // Half, a pause point for kill tests (crate::pause), then the rest.
         let (head, rest) = bytes.split_at(bytes.len() / 2);
-        f.write_all(head)
+        let written = f
+            .write_all(head)
             .and_then(|_| {
                 f.flush()?;
                 crate::pause::at("write", &path.display().to_string());
                 f.write_all(rest)
             })
-            .and_then(|_| f.sync_all())
-            .with_context(|| format!("{}: write failed", tmp.display()))?;
+            .and_then(|_| f.sync_all());
+        if let Err(e) = written {
+            // A part-written temporary file only takes space (on a full disk, the space
+            // the user needs to resume); the previous file is untouched either way.
+            drop(f);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("{}: write failed", tmp.display()));
+        }
     }
     std::fs::rename(&tmp, path)
         .with_context(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;

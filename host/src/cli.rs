@@ -30,6 +30,54 @@ pub enum Command {
     Train(Box<TrainArgs>),
     /// Print (CSV) and plot a schedule without training.
     Schedule(ScheduleArgs),
+    /// Check a network (a built-in or a model FILE.toml) against an input shape and print
+    /// its layer table: output shape, parameters and FLOPs per layer, with totals.
+    Model(ModelArgs),
+    /// Classify images with a trained run: top-k classes with probabilities.
+    Predict(PredictArgs),
+}
+
+/// `lrate model`.
+///
+/// A model file lists layers as `[[layers]]` tables with a `type`: conv (channels, kernel,
+/// stride = 1, padding = 0, bias = true), bn, relu, maxpool, avgpool (2x2, stride 2),
+/// global_avgpool, global_maxpool, residual (layers = [ ... ]), dropout (p), flatten,
+/// linear (features, default the number of classes; bias = true), scale (factor); each may
+/// have a `name` (its tensors' prefix). The built-ins are such files: host/models/*.toml.
+#[derive(Debug, Args, Clone)]
+pub struct ModelArgs {
+    /// The network: cnn-s | resnet9 | mlp | FILE.toml
+    #[arg(long, value_name = "NAME|FILE")]
+    pub model: String,
+    /// Input shape CxHxW, e.g. 3x32x32
+    #[arg(long, value_name = "CxHxW", default_value = "3x32x32")]
+    pub input: String,
+    /// Number of classes (the logits the network must end in)
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub classes: usize,
+    /// Print the table as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `lrate predict`.
+#[derive(Debug, Args, Clone)]
+pub struct PredictArgs {
+    /// The run directory (its weights.safetensors, else its checkpoint).
+    #[arg(long, value_name = "DIR")]
+    pub run: PathBuf,
+    /// Images to classify (PNG or JPEG; resized and cropped as in training).
+    #[arg(value_name = "IMAGE", required = true)]
+    pub images: Vec<PathBuf>,
+    /// Classes shown per image [default: 3]
+    #[arg(long, value_name = "K", default_value_t = 3)]
+    pub top: usize,
+    /// Refuse the run unless it was trained with this network (a name or FILE.toml).
+    #[arg(long, value_name = "NAME|FILE")]
+    pub model: Option<String>,
+    /// Print one JSON line per image.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options shared by `find` and `train`.
@@ -39,11 +87,30 @@ pub struct CommonArgs {
     /// flags override it.
     #[arg(long, value_name = "FILE.toml")]
     pub config: Option<PathBuf>,
-    /// Data: synthetic | fashion-mnist | fashion-mnist:DIR | mnist:DIR | cifar10:DIR [default: synthetic]
+    /// Data: synthetic | fashion-mnist | fashion-mnist:DIR | mnist:DIR | cifar10:DIR |
+    /// imagefolder:DIR (DIR/train/CLASS/*.png|jpg and DIR/valid/ or DIR/test/)
+    /// [default: synthetic]
     #[arg(long, value_name = "SPEC")]
     pub data: Option<String>,
-    /// Model: cnn-s | resnet9 | mlp [default: cnn-s]
-    #[arg(long, value_name = "NAME")]
+    /// imagefolder: with no valid/ or test/ folder, hold out this fraction of train/ (a
+    /// split seeded by --seed) [default: 0.2]
+    #[arg(long, value_name = "F")]
+    pub valid_pct: Option<f32>,
+    /// imagefolder: resize the short side to N and centre-crop to NxN [default: the first
+    /// image's size, every image resized to it]
+    #[arg(long, value_name = "N")]
+    pub image_size: Option<usize>,
+    /// imagefolder: 1 (grayscale) or 3 (RGB) [default: 1 when every image is grayscale, else 3]
+    #[arg(long, value_name = "1|3")]
+    pub channels: Option<usize>,
+    /// imagefolder: no random crop and flip on training batches
+    #[arg(long)]
+    pub no_augment: bool,
+    /// imagefolder: an unreadable image is an error instead of being skipped
+    #[arg(long)]
+    pub strict: bool,
+    /// Model: cnn-s | resnet9 | mlp | FILE.toml (see `lrate model --help`) [default: cnn-s]
+    #[arg(long, value_name = "NAME|FILE")]
     pub model: Option<String>,
     /// Mini-batch size [default: 128]
     #[arg(long, value_name = "N")]

@@ -5,7 +5,7 @@
 //! The layering is ripgrep's `LowArgs` → `HiArgs`: [`crate::cli`] and [`FileConfig`] hold
 //! what was written (optional strings and numbers); [`resolve_common`] and
 //! [`resolve_train`] turn them once into typed values ([`CommonConfig`], [`TrainOptions`]:
-//! [`ModelKind`], [`Device`], [`OptimizerKind`], [`BoundsRule`], [`DataSpec`], [`MaxLr`]),
+//! [`ModelDef`], [`Device`], [`OptimizerKind`], [`BoundsRule`], [`DataSpec`], [`MaxLr`]),
 //! and nothing after that parses a string again.
 //!
 //! ```toml
@@ -43,9 +43,11 @@ use lrate_core::{RangeTestConfig, ScheduleFreeConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{CommonArgs, TrainArgs};
+use crate::data::imagefolder::ImageOptions;
 use crate::data::{self, DataSpec, LoadOptions, Split};
 use crate::device::Device;
-use crate::nn::{Model, ModelKind, NnDevice, OptimizerKind};
+use crate::nn::def::ModelDef;
+use crate::nn::{Model, NnDevice, OptimizerKind};
 use crate::sched;
 
 pub use lrate_core::BoundsRule;
@@ -280,7 +282,7 @@ pub struct CommonConfig {
     /// The data set.
     pub data: DataSpec,
     /// The network.
-    pub model: ModelKind,
+    pub model: ModelDef,
     /// Batch size.
     pub batch: usize,
     /// Seed.
@@ -297,12 +299,19 @@ pub struct CommonConfig {
     pub optimizer: OptimizerConfig,
     /// Range test.
     pub find: FindConfig,
+    /// Image-folder options (`--valid-pct`, `--image-size`, `--channels`, `--no-augment`,
+    /// `--strict`).
+    #[serde(default)]
+    pub images: ImageOptions,
 }
 
 impl CommonConfig {
     /// How [`data::load`] shapes the split of this run.
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {
+            images: self.images,
+            // The bar hides itself when stderr is not a terminal.
+            progress: true,
             limit_train: self.limit_train,
             limit_test: self.limit_test,
             seed: self.seed,
@@ -319,7 +328,7 @@ impl CommonConfig {
     pub fn build_model<D: NnDevice>(&self, split: &Split, dev: &D) -> Result<Model<D>> {
         let tr = &split.train;
         Ok(Model::try_new(
-            self.model,
+            self.model.clone(),
             (tr.c, tr.h, tr.w),
             tr.num_classes,
             self.seed,
@@ -524,6 +533,13 @@ pub fn resolve_common(a: &CommonArgs, f: &FileConfig) -> Result<CommonConfig> {
         },
         find: resolve_find(a, f, &optimizer)?,
         optimizer,
+        images: ImageOptions {
+            valid_pct: a.valid_pct.unwrap_or(ImageOptions::default().valid_pct),
+            image_size: a.image_size,
+            channels: a.channels,
+            augment: !a.no_augment,
+            strict: a.strict,
+        },
     })
 }
 
@@ -641,7 +657,7 @@ mod tests {
         assert_eq!(o.epochs, 7);
         assert_eq!(o.common.batch, 64);
         assert_eq!(o.max_lr, MaxLr::Fixed(0.5));
-        assert_eq!(o.common.model, ModelKind::Mlp);
+        assert_eq!(o.common.model, crate::nn::ModelKind::Mlp.into());
         assert!(matches!(
             o.common.optimizer.kind,
             OptimizerKind::Adam { .. }

@@ -47,6 +47,36 @@ pub struct Meta {
     /// `(common.seed, epoch[, batch])`, so `(seed, epoch, batch_in_epoch)` is the
     /// whole state; recorded here explicitly for readers.
     pub rng: String,
+    /// What `lrate predict` needs of the data: input shape, class names and the training
+    /// set's normalisation (absent in checkpoints from before it was recorded).
+    #[serde(default)]
+    pub data: Option<DataInfo>,
+}
+
+/// The data a run's network was trained on, as prediction needs it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataInfo {
+    /// Input `[C, H, W]`.
+    pub input: [usize; 3],
+    /// Class names; label `i` is `class_names[i]`.
+    pub class_names: Vec<String>,
+    /// Per-channel mean of the training pixels (in `[0, 1]` for image folders).
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation.
+    pub std: Vec<f32>,
+}
+
+impl DataInfo {
+    /// The record of `split`.
+    pub fn of(split: &crate::data::Split) -> Self {
+        let t = &split.train;
+        DataInfo {
+            input: [t.c, t.h, t.w],
+            class_names: split.class_names.clone(),
+            mean: split.mean.clone(),
+            std: split.std.clone(),
+        }
+    }
 }
 
 impl Meta {

@@ -15,7 +15,7 @@
 //!   releases it too; the file itself stays and is reused. (Off Unix there is no lock.)
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
@@ -137,12 +137,16 @@ pub fn lock(dir: &Path) -> Result<DirLock> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("{}: cannot create output directory", dir.display()))?;
     let path = dir.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
+    // The lock is held through a read-only handle: a file open for writing would keep the
+    // directory's filesystem from being remounted read-only, and a run must meet that as
+    // an error it reports (tested), not be the thing that prevents it. Creating the file
+    // and writing the pid use short-lived write handles.
+    OpenOptions::new()
+        .append(true)
         .create(true)
-        .truncate(false)
         .open(&path)
+        .with_context(|| format!("{}: cannot create the lock file", path.display()))?;
+    let mut file = File::open(&path)
         .with_context(|| format!("{}: cannot open the lock file", path.display()))?;
     if !try_lock(&file).with_context(|| format!("{}: cannot lock", path.display()))? {
         let mut holder = String::new();
@@ -161,10 +165,11 @@ pub fn lock(dir: &Path) -> Result<DirLock> {
         );
     }
     // Ours now: record the pid for whoever tries next.
-    file.set_len(0)
-        .and_then(|()| file.seek(SeekFrom::Start(0)).map(|_| ()))
-        .and_then(|()| writeln!(file, "{}", std::process::id()))
-        .and_then(|()| file.flush())
+    OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|mut w| writeln!(w, "{}", std::process::id()))
         .with_context(|| format!("{}: cannot write the lock file", path.display()))?;
     Ok(DirLock { _file: file })
 }

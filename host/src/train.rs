@@ -287,6 +287,7 @@ pub fn start<D: NnDevice>(
         images: 0,
         finished: false,
         rng: Meta::rng_note(o.common.seed, 0, 0),
+        data: Some(meta::DataInfo::of(split)),
     };
     Ok(RunState {
         meta,

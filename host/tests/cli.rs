@@ -532,7 +532,11 @@ fn a_full_disk_stops_the_run_and_keeps_the_last_checkpoint() {
     let meta: serde_json::Value = serde_json::from_str(&ck.meta).unwrap();
     assert_eq!(meta["step"], 64, "the first epoch's checkpoint");
 
-    std::fs::remove_file(&tmp).unwrap(); // space again
+    // The failed write removed its temporary file (here the link to /dev/full): space again.
+    assert!(
+        std::fs::symlink_metadata(&tmp).is_err(),
+        "the temporary file is left"
+    );
     let resumed = ok(&lrate(
         d.path(),
         &["train", "--resume", "--out", "full", "--no-progress"],
@@ -544,6 +548,139 @@ fn a_full_disk_stops_the_run_and_keeps_the_last_checkpoint() {
         &whole.iter().map(String::as_str).collect::<Vec<_>>(),
     ));
     assert_same_run(&step_rows(&d.path().join("whole")), &step_rows(&full));
+}
+
+/// Runs `script` with `sh` in a private mount namespace (`unshare -r -m`: a user namespace
+/// maps this user to root there, so no privileges are needed; mounts made inside vanish
+/// with it). `$LRATE` is the binary, `$T` the test's directory; the script's exit code
+/// is returned with its output. Used for filesystems that fill up or turn read-only.
+#[cfg(target_os = "linux")]
+fn in_mount_namespace(t: &Path, script: &str, args: &[String]) -> Output {
+    let o = Command::new("unshare")
+        .args(["-r", "-m", "sh", "-euc", script, "sh"])
+        .args(args)
+        .env("LRATE", env!("CARGO_BIN_EXE_lrate"))
+        .env("T", t)
+        .current_dir(t)
+        .output()
+        .expect("cannot run unshare (util-linux)");
+    assert!(
+        o.status.success(),
+        "namespace script failed ({:?}): {}{}",
+        o.status,
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    o
+}
+
+/// The shell lines that start `lrate "$@"` in the background with stderr to `$T/err` and
+/// wait until its first epoch has finished (its checkpoint written).
+#[cfg(target_os = "linux")]
+const START_AND_WAIT_EPOCH_1: &str = r#"
+"$LRATE" "$@" 2>"$T/err" >/dev/null &
+pid=$!
+until grep -q '^epoch 1/3' "$T/err"; do
+  kill -0 "$pid" 2>/dev/null || { cat "$T/err"; exit 90; }
+  sleep 0.05
+done
+"#;
+
+/// After a run stopped by a write failure: exit code 1 with `needles` in its stderr, the
+/// first epoch's checkpoint (`saved`, copied when the failure began) intact and loadable
+/// in `run`, and `--resume` there finishing exactly the uninterrupted run.
+#[cfg(target_os = "linux")]
+fn stopped_cleanly_and_resumes(t: &Path, run: &str, needles: &[&str], seed: &str) {
+    use lrate::checkpoint::Checkpoint;
+    let log = std::fs::read_to_string(t.join("err")).unwrap();
+    let rc = std::fs::read_to_string(t.join("rc")).unwrap();
+    assert_eq!(rc.trim(), "1", "exit code: {log}");
+    assert!(!log.contains("panicked"), "{log}");
+    for n in needles {
+        assert!(log.contains(n), "stderr lacks `{n}`: {log}");
+    }
+    let ck_path = t.join(run).join("checkpoint.safetensors");
+    assert_eq!(
+        std::fs::read(&ck_path).unwrap(),
+        std::fs::read(t.join("saved")).unwrap(),
+        "the checkpoint changed"
+    );
+    let ck = Checkpoint::load(&ck_path).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&ck.meta).unwrap();
+    assert_eq!(meta["step"], 64, "the first epoch's checkpoint");
+    let resumed = ok(&lrate(
+        t,
+        &["train", "--resume", "--out", run, "--no-progress"],
+    ));
+    assert_eq!(resumed["epochs"], 3);
+    let whole = long_resume_args_epochs(seed, "3", "whole");
+    ok(&lrate(
+        t,
+        &whole.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    assert_same_run(&step_rows(&t.join("whole")), &step_rows(&t.join(run)));
+}
+
+/// The output directory's filesystem turns read-only mid-run (a bind mount of it remounted
+/// `ro` after the first epoch, in a private mount namespace): the run stops with an error
+/// naming the file it could not create (the epoch's first write, a plot) and "Read-only
+/// file system", the first epoch's checkpoint stays intact
+/// and loadable, and once the filesystem is writable again `--resume` finishes the run
+/// exactly as an uninterrupted one.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_filesystem_turning_read_only_stops_the_run_and_keeps_the_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path();
+    std::fs::create_dir(t.join("vol")).unwrap();
+    let script = format!(
+        r#"mount --bind "$T/vol" "$T/vol"
+{START_AND_WAIT_EPOCH_1}
+n=0
+until mount -o remount,bind,ro "$T/vol" 2>/dev/null; do
+  n=$((n + 1)); [ "$n" -lt 200 ] || exit 91; sleep 0.05
+done
+touch "$T/vol/probe" 2>/dev/null && exit 92
+cp "$T/vol/run/checkpoint.safetensors" "$T/saved"
+set +e; wait "$pid"; echo $? >"$T/rc""#
+    );
+    in_mount_namespace(t, &script, &long_resume_args_epochs("9", "3", "vol/run"));
+    stopped_cleanly_and_resumes(
+        t,
+        "vol/run",
+        &[".tmp: cannot create", "Read-only file system"],
+        "9",
+    );
+}
+
+/// The output directory's filesystem fills up mid-run (a small tmpfs, filled by another
+/// writer after the first epoch to half a checkpoint short of what the next checkpoint
+/// needs, so the write fails part-way with ENOSPC): the run stops with an error naming the
+/// file and "No space left on device", the first epoch's checkpoint stays intact and
+/// loadable, and with space again `--resume` finishes the run exactly.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_filesystem_filling_up_stops_the_run_and_keeps_the_checkpoint() {
+    let d = tempfile::tempdir().unwrap();
+    let t = d.path();
+    std::fs::create_dir(t.join("vol")).unwrap();
+    let script = format!(
+        r#"mount -t tmpfs -o size=16m lrate-test "$T/vol"
+{START_AND_WAIT_EPOCH_1}
+cp "$T/vol/run/checkpoint.safetensors" "$T/saved"
+ck=$(( $(stat -c %s "$T/saved") / 1024 ))
+avail=$(df -k --output=avail "$T/vol" | tail -n 1)
+head -c $(( (avail - ck / 2) * 1024 )) /dev/zero >"$T/vol/filler" 2>/dev/null || true
+set +e; wait "$pid"; echo $? >"$T/rc"; set -e
+rm "$T/vol/filler"
+cp -a "$T/vol/run" "$T/run""#
+    );
+    in_mount_namespace(t, &script, &long_resume_args_epochs("9", "3", "vol/run"));
+    assert!(
+        !t.join("run/checkpoint.safetensors.tmp").exists(),
+        "the part-written temporary file is left"
+    );
+    stopped_cleanly_and_resumes(t, "run", &["No space left on device"], "9");
 }
 
 /// A fresh run never erases another: an explicit `--out` holding a run is refused (the

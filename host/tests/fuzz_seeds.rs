@@ -64,6 +64,7 @@ fn checkpoint(optimizer: &str, schedule: &str) -> Vec<u8> {
         images: 2,
         finished: false,
         rng: Meta::rng_note(common.seed, 0, 1),
+        data: None,
         common,
     };
     Checkpoint {

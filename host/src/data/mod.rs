@@ -1,5 +1,5 @@
 //! Image-classification data sets: the built-in synthetic set, IDX (MNIST,
-//! Fashion-MNIST) and CIFAR-10 binary files.
+//! Fashion-MNIST), CIFAR-10 binary files and folders of PNG / JPEG images.
 //!
 //! Every loader returns a [`Split`]: a training and a test [`Dataset`] of `f32`
 //! images in NCHW layout, normalised per channel with the mean and standard
@@ -8,6 +8,7 @@
 pub mod batch;
 pub mod cifar10;
 pub mod idx;
+pub mod imagefolder;
 pub mod normalize;
 pub mod synthetic;
 
@@ -94,6 +95,8 @@ pub struct Split {
     pub mean: Vec<f32>,
     /// Per-channel standard deviation of the training set.
     pub std: Vec<f32>,
+    /// Class names: the folder names of an image folder, else the label numbers.
+    pub class_names: Vec<String>,
 }
 
 /// What `--data` names. Serialized as its `--data` string.
@@ -108,6 +111,8 @@ pub enum DataSpec {
     Mnist(PathBuf),
     /// CIFAR-10 binary batches in a directory.
     Cifar10(PathBuf),
+    /// PNG / JPEG images in `DIR/train/<class>/` and `DIR/valid/<class>/` ([`imagefolder`]).
+    ImageFolder(PathBuf),
 }
 
 impl FromStr for DataSpec {
@@ -144,8 +149,10 @@ impl FromStr for DataSpec {
             },
             "mnist" => DataSpec::Mnist(need_dir(dir)?),
             "cifar10" | "cifar-10" => DataSpec::Cifar10(need_dir(dir)?),
+            "imagefolder" | "image-folder" | "folder" => DataSpec::ImageFolder(need_dir(dir)?),
             _ => bail!(
-                "unknown data spec `{s}`; expected synthetic, fashion-mnist[:DIR], mnist:DIR or cifar10:DIR"
+                "unknown data spec `{s}`; expected synthetic, fashion-mnist[:DIR], mnist:DIR, \
+                 cifar10:DIR or imagefolder:DIR"
             ),
         })
     }
@@ -158,6 +165,7 @@ impl fmt::Display for DataSpec {
             DataSpec::FashionMnist(d) => write!(f, "fashion-mnist:{}", d.display()),
             DataSpec::Mnist(d) => write!(f, "mnist:{}", d.display()),
             DataSpec::Cifar10(d) => write!(f, "cifar10:{}", d.display()),
+            DataSpec::ImageFolder(d) => write!(f, "imagefolder:{}", d.display()),
         }
     }
 }
@@ -178,6 +186,10 @@ impl From<DataSpec> for String {
 /// Options that shape a loaded split.
 #[derive(Clone, Copy, Debug)]
 pub struct LoadOptions {
+    /// Image-folder options.
+    pub images: imagefolder::ImageOptions,
+    /// Show a progress bar while an image folder decodes.
+    pub progress: bool,
     /// Keep at most this many training images.
     pub limit_train: Option<usize>,
     /// Keep at most this many test images.
@@ -193,6 +205,8 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
+            images: imagefolder::ImageOptions::default(),
+            progress: false,
             limit_train: None,
             limit_test: None,
             seed: 0,
@@ -204,6 +218,7 @@ impl Default for LoadOptions {
 
 /// Loads and normalises a split. Errors name the file and the problem.
 pub fn load(spec: &DataSpec, opts: &LoadOptions) -> Result<Split> {
+    let mut class_names = None;
     let (mut train, mut test, augment) = match spec {
         DataSpec::Synthetic => {
             let n_train = opts
@@ -223,7 +238,20 @@ pub fn load(spec: &DataSpec, opts: &LoadOptions) -> Result<Split> {
             let (tr, te) = cifar10::load_dir(dir)?;
             (tr, te, Augment::CropFlip { pad: 4 })
         }
+        DataSpec::ImageFolder(dir) => {
+            let l = imagefolder::load_dir(dir, &opts.images, opts.seed, opts.progress)?;
+            class_names = Some(l.classes);
+            let pad = (l.train.h.min(l.train.w) / 8).max(1);
+            let augment = if opts.images.augment {
+                Augment::CropFlip { pad }
+            } else {
+                Augment::None
+            };
+            (l.train, l.valid, augment)
+        }
     };
+    let class_names =
+        class_names.unwrap_or_else(|| (0..train.num_classes).map(|i| i.to_string()).collect());
     if let Some(n) = opts.limit_train {
         train.truncate(n);
     }
@@ -245,6 +273,7 @@ pub fn load(spec: &DataSpec, opts: &LoadOptions) -> Result<Split> {
         augment,
         mean,
         std,
+        class_names,
     })
 }
 

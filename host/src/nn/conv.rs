@@ -394,10 +394,16 @@ pub fn conv2d_cpu(x: Act4<Cpu>, w: &Param<Cpu>, s: ConvSpec, input_grad: bool) -
     y.put_tape(tape)
 }
 
-/// im2col gather indices into the `(C·H·W + 1, B)` layout, ordered `[c·k·k][OH·OW]`; the index
-/// `C·H·W` is the appended zero row (padding).
-pub(crate) fn im2col_indices(s: &ConvSpec, h: usize, w: usize) -> Vec<usize> {
+/// Output size of a convolution with `stride`: `(⌊(h + 2p − k)/stride⌋ + 1, …)`, PyTorch's.
+pub fn strided_out_hw(s: &ConvSpec, h: usize, w: usize, stride: usize) -> (usize, usize) {
     let (oh, ow) = s.out_hw(h, w);
+    ((oh - 1) / stride + 1, (ow - 1) / stride + 1)
+}
+
+/// im2col gather indices into the `(C·H·W + 1, B)` layout, ordered `[c·k·k][OH·OW]`, for
+/// `stride`; the index `C·H·W` is the appended zero row (padding).
+pub(crate) fn im2col_indices(s: &ConvSpec, h: usize, w: usize, stride: usize) -> Vec<usize> {
+    let (oh, ow) = strided_out_hw(s, h, w, stride);
     let zero = s.cin * h * w;
     let mut idx = Vec::with_capacity(s.cin * s.k * s.k * oh * ow);
     for ci in 0..s.cin {
@@ -405,8 +411,8 @@ pub(crate) fn im2col_indices(s: &ConvSpec, h: usize, w: usize) -> Vec<usize> {
             for kj in 0..s.k {
                 for oy in 0..oh {
                     for ox in 0..ow {
-                        let iy = (oy + ki) as isize - s.pad as isize;
-                        let ix = (ox + kj) as isize - s.pad as isize;
+                        let iy = (oy * stride + ki) as isize - s.pad as isize;
+                        let ix = (ox * stride + kj) as isize - s.pad as isize;
                         idx.push(
                             if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
                                 zero
@@ -424,16 +430,28 @@ pub(crate) fn im2col_indices(s: &ConvSpec, h: usize, w: usize) -> Vec<usize> {
 
 /// Device-generic convolution from stable dfdx ops (`gather` im2col + `matmul`).
 pub fn conv2d_generic<D: NnDevice>(x: Act4<D>, w: &Param<D>, s: ConvSpec) -> Act4<D> {
+    conv2d_generic_strided(x, w, s, 1)
+}
+
+/// [`conv2d_generic`] with a stride (`y[b, o, i, j] = Σ w[o, c, u, v] · x[b, c, i·stride + u − p,
+/// j·stride + v − p]`, PyTorch's `Conv2d(stride=…)`); the only convolution with a stride
+/// above 1, on every device.
+pub fn conv2d_generic_strided<D: NnDevice>(
+    x: Act4<D>,
+    w: &Param<D>,
+    s: ConvSpec,
+    stride: usize,
+) -> Act4<D> {
     let (b, c, h, wd) = *x.shape();
     assert_eq!(
         c, s.cin,
         "conv: input has {c} channels, layer expects {}",
         s.cin
     );
-    let (oh, ow) = s.out_hw(h, wd);
+    let (oh, ow) = strided_out_hw(&s, h, wd, stride);
     let (p, ckk, chw) = (oh * ow, s.cin * s.k * s.k, c * h * wd);
     let dev = x.device().clone();
-    let idx = dev.tensor_from_vec(im2col_indices(&s, h, wd), (ckk * p,));
+    let idx = dev.tensor_from_vec(im2col_indices(&s, h, wd, stride), (ckk * p,));
     let zeros: Tensor<(usize, usize), f32, D> = dev.zeros_like(&(1, b));
     let xt = x
         .reshape_like(&(b, chw))
@@ -452,6 +470,44 @@ mod tests {
     use super::*;
     use crate::nn::testutil::*;
     use crate::nn::Shape4;
+
+    /// A stride-2 convolution is the stride-1 one sampled at every other position
+    /// (PyTorch's floor for odd sizes).
+    #[test]
+    fn strided_conv_samples_the_unit_stride_one() {
+        let dev = Cpu::default();
+        let s = ConvSpec {
+            cin: 2,
+            cout: 3,
+            k: 3,
+            pad: 1,
+        };
+        let (b, h, w) = (2, 7, 6);
+        let x = rand_vec(b * 2 * h * w, 5);
+        let wp = Param::new("w", vec![3, 2, 3, 3], rand_vec(s.num_weights(), 6), &dev);
+        let full = naive(&x, &wp.host, &s, b, h, w);
+        let (oh, ow) = s.out_hw(h, w);
+        for stride in [2, 3] {
+            let (sh, sw) = strided_out_hw(&s, h, w, stride);
+            assert_eq!(
+                (sh, sw),
+                ((h + 2 - 3) / stride + 1, (w + 2 - 3) / stride + 1)
+            );
+            let mut want = Vec::new();
+            for bi in 0..b {
+                for o in 0..3 {
+                    for i in 0..sh {
+                        for j in 0..sw {
+                            want.push(full[((bi * 3 + o) * oh + i * stride) * ow + j * stride]);
+                        }
+                    }
+                }
+            }
+            let xt = dev.tensor_from_vec(x.clone(), (b, 2, h, w));
+            let y = conv2d_generic_strided(xt.traced(Gradients::leaky()), &wp, s, stride);
+            assert_close(&y.as_vec(), &want, 1e-5, "strided conv");
+        }
+    }
 
     /// Naive reference: plain loops in f64.
     fn naive(x: &[f32], wt: &[f32], s: &ConvSpec, b: usize, h: usize, w: usize) -> Vec<f64> {

@@ -22,6 +22,7 @@ pub use dfdx::tensor::Cpu;
 pub mod batchnorm;
 pub mod block;
 pub mod conv;
+pub mod def;
 pub mod init;
 pub mod linear;
 pub mod model;
@@ -31,6 +32,8 @@ pub mod models;
 pub mod optim;
 pub mod param;
 pub mod pool;
+pub mod spec;
+pub mod summary;
 pub(crate) mod tape;
 #[cfg(test)]
 mod testutil;
@@ -173,6 +176,20 @@ pub type NamedTensor = (String, Vec<usize>, Vec<f32>);
 /// ([`block::conv_bn_relu_cpu`], [`block::conv_bn_relu_eval_cpu`], [`pool::maxpool2_cpu`]).
 /// With the `cuda` feature, `dfdx::tensor::Cuda` uses the portable ones.
 pub trait NnDevice: dfdx::tensor_ops::Device<f32> {
+    /// Convolution (stride 1, no bias), see [`conv`]; `input_grad = false` may skip `∂L/∂x`.
+    fn conv2d(x: Act4<Self>, w: &Param<Self>, s: ConvSpec, input_grad: bool) -> Act4<Self> {
+        let _ = input_grad;
+        conv::conv2d_generic(x, w, s)
+    }
+    /// Training-mode batch norm (+ ReLU), see [`batchnorm`].
+    fn batchnorm(
+        x: Act4<Self>,
+        gamma: &Param<Self>,
+        beta: &Param<Self>,
+        relu: bool,
+    ) -> (Act4<Self>, BatchStats) {
+        batchnorm::batchnorm_generic(x, gamma, beta, relu)
+    }
     /// 2×2 max-pool, see [`pool`].
     fn maxpool2(x: Act4<Self>) -> Act4<Self> {
         pool::maxpool2_generic(x)
@@ -203,6 +220,17 @@ pub trait NnDevice: dfdx::tensor_ops::Device<f32> {
 }
 
 impl NnDevice for Cpu {
+    fn conv2d(x: Act4<Self>, w: &Param<Self>, s: ConvSpec, input_grad: bool) -> Act4<Self> {
+        conv::conv2d_cpu(x, w, s, input_grad)
+    }
+    fn batchnorm(
+        x: Act4<Self>,
+        gamma: &Param<Self>,
+        beta: &Param<Self>,
+        relu: bool,
+    ) -> (Act4<Self>, BatchStats) {
+        batchnorm::batchnorm_cpu(x, gamma, beta, relu)
+    }
     fn maxpool2(x: Act4<Self>) -> Act4<Self> {
         pool::maxpool2_cpu(x)
     }

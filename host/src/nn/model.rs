@@ -6,18 +6,27 @@ use std::sync::Arc;
 use dfdx::prelude::*;
 use rand::SeedableRng;
 
+use super::def::ModelDef;
 use super::{
-    batchnorm, linear, models, Act2, BatchStats, ModelKind, NamedTensor, NnDevice, NnError,
-    Optimizer,
+    batchnorm, linear, models, Act2, BatchStats, NamedTensor, NnDevice, NnError, Optimizer,
 };
 
 mod eval_point;
 
 pub use eval_point::TrainPoint;
 
+/// The dropout seed of a training batch: FNV-1a over its pixels' bits. A batch's masks
+/// thus follow from the batch itself (which the run's seed, epoch and position determine),
+/// so a resumed run draws the masks of an uninterrupted one with no RNG state to store.
+fn batch_seed(x: &[f32]) -> u64 {
+    x.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+        (h ^ v.to_bits() as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
 /// A network with its parameters and BN running statistics on device `D`.
 pub struct Model<D: NnDevice> {
-    kind: ModelKind,
+    def: ModelDef,
     input: (usize, usize, usize),
     num_classes: usize,
     dev: D,
@@ -26,37 +35,45 @@ pub struct Model<D: NnDevice> {
 }
 
 impl<D: NnDevice> Model<D> {
-    /// Builds `kind` for `input = (C, H, W)` images and `num_classes` classes, initialised like
-    /// PyTorch (see [`super::init`]) from `seed`.
+    /// Builds `def` (a [`ModelDef`], or a built-in [`super::ModelKind`]) for
+    /// `input = (C, H, W)` images and `num_classes` classes, initialised like PyTorch (see
+    /// [`super::init`]) from `seed`.
     ///
     /// # Panics
-    /// When the input is too small for the network (see [`Model::try_new`]).
+    /// When the input does not fit the network (see [`Model::try_new`]).
     pub fn new(
-        kind: ModelKind,
+        def: impl Into<ModelDef>,
         input: (usize, usize, usize),
         num_classes: usize,
         seed: u64,
         dev: &D,
     ) -> Self {
-        match Self::try_new(kind, input, num_classes, seed, dev) {
+        match Self::try_new(def, input, num_classes, seed, dev) {
             Ok(m) => m,
             Err(e) => panic!("{e}"),
         }
     }
 
-    /// Like [`Model::new`], but returns an error for an empty input or one smaller than the
-    /// network's pooling allows (cnn-s and resnet9 need at least 8×8).
+    /// Like [`Model::new`], but returns an error, naming the layer and the shapes, when the
+    /// input does not fit the network (cnn-s and resnet9 need at least 8×8).
     pub fn try_new(
-        kind: ModelKind,
+        def: impl Into<ModelDef>,
         input: (usize, usize, usize),
         num_classes: usize,
         seed: u64,
         dev: &D,
     ) -> Result<Self, NnError> {
+        let def = def.into();
         let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-        let layers = models::build(kind, input, num_classes, &mut rng, dev)?;
+        let layers = models::build(def.spec(), input, num_classes, &mut rng, dev).map_err(|e| {
+            NnError::BadInput(format!(
+                "model {}: {}",
+                def.label(),
+                e.to_string().trim_start_matches("bad input: ")
+            ))
+        })?;
         Ok(Model {
-            kind,
+            def,
             input,
             num_classes,
             dev: dev.clone(),
@@ -65,9 +82,9 @@ impl<D: NnDevice> Model<D> {
         })
     }
 
-    /// The network kind.
-    pub fn kind(&self) -> ModelKind {
-        self.kind
+    /// The network's description.
+    pub fn def(&self) -> &ModelDef {
+        &self.def
     }
 
     /// Input shape `(C, H, W)`.
@@ -130,8 +147,16 @@ impl<D: NnDevice> Model<D> {
         let mode = models::Mode {
             train,
             portable: self.portable,
+            dropout_seed: if train { batch_seed(x) } else { 0 },
         };
-        match models::forward(&self.layers, models::Act::Img(xt), mode, stats, true) {
+        match models::forward(
+            &self.layers,
+            models::Act::Img(xt),
+            mode,
+            stats,
+            true,
+            &mut 0,
+        ) {
             models::Act::Flat(f) => f,
             models::Act::Img(_) => unreachable!("every network ends in a linear layer"),
         }
@@ -253,6 +278,28 @@ impl<D: NnDevice> Model<D> {
         Ok(out)
     }
 
+    /// Class probabilities (softmax of the logits) in evaluation mode, `batch` images at a
+    /// time: one row of `num_classes` per image.
+    pub fn try_probabilities(&self, x: &[f32], batch: usize) -> Result<Vec<Vec<f32>>, NnError> {
+        if x.is_empty() && batch > 0 {
+            return Ok(Vec::new());
+        }
+        let n = self.check_batch(x, None, batch)?;
+        let per = x.len() / n;
+        let mut out = Vec::with_capacity(n);
+        for chunk in x.chunks(batch * per) {
+            let m = chunk.len() / per;
+            let z = self.logits(chunk, m, false, &mut Vec::new()).as_vec();
+            for row in z.chunks(self.num_classes) {
+                let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
+                let e: Vec<f64> = row.iter().map(|v| ((v - mx) as f64).exp()).collect();
+                let s: f64 = e.iter().sum();
+                out.push(e.iter().map(|v| (v / s) as f32).collect());
+            }
+        }
+        Ok(out)
+    }
+
     /// Number of trainable scalars.
     pub fn num_params(&self) -> usize {
         let mut n = 0;
@@ -279,12 +326,12 @@ impl<D: NnDevice> Model<D> {
         models::visit_bn(&self.layers, &mut |l| {
             let c = l.running_mean.len();
             v.push((
-                format!("{}.bn.running_mean", l.prefix),
+                format!("{}.running_mean", l.name),
                 vec![c],
                 l.running_mean.clone(),
             ));
             v.push((
-                format!("{}.bn.running_var", l.prefix),
+                format!("{}.running_var", l.name),
                 vec![c],
                 l.running_var.clone(),
             ));
@@ -321,10 +368,10 @@ impl<D: NnDevice> Model<D> {
         });
         models::visit_bn_mut(&mut self.layers, &mut |l| {
             let c = [l.running_mean.len()];
-            if let Ok(d) = find(&format!("{}.bn.running_mean", l.prefix), &c) {
+            if let Ok(d) = find(&format!("{}.running_mean", l.name), &c) {
                 l.running_mean.copy_from_slice(d);
             }
-            if let Ok(d) = find(&format!("{}.bn.running_var", l.prefix), &c) {
+            if let Ok(d) = find(&format!("{}.running_var", l.name), &c) {
                 l.running_var.copy_from_slice(d);
             }
         });

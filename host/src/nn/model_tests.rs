@@ -55,7 +55,11 @@ fn too_small_input_is_an_error() {
     let e = Model::try_new(ModelKind::CnnS, (1, 7, 9), 10, 0, &Cpu::default())
         .err()
         .unwrap();
-    assert!(e.to_string().contains("at least 8x8"), "{e}");
+    assert!(
+        e.to_string().contains("layer 12 (maxpool)")
+            && e.to_string().contains("smaller than the 2x2 window"),
+        "{e}"
+    );
     assert!(Model::try_new(ModelKind::Mlp, (1, 1, 1), 2, 0, &Cpu::default()).is_ok());
 }
 
@@ -295,4 +299,74 @@ fn eval_point_round_trips_exactly() {
     let l2 = fresh.try_train_step(&x, &y, &mut opt2, 0.1, 0.9).unwrap();
     assert_eq!(l1.to_bits(), l2.to_bits());
     assert_eq!(bits(&m.state()), bits(&fresh.state()));
+}
+
+/// Every layer type of a model file, outside the fused blocks too (a strided conv with a
+/// bias, a BN not after a conv, an average pool, dropout, a residual block): the native and
+/// portable kernels agree step by step (dropout masks included), and the net learns.
+#[test]
+fn toml_layers_agree_between_kernels_and_learn() {
+    use super::def::ModelDef;
+    let zoo = ModelDef::from_toml(
+        "zoo.toml",
+        r#"
+[[layers]]
+type = "conv"
+channels = 8
+kernel = 3
+padding = 1
+bias = false
+[[layers]]
+type = "bn"
+[[layers]]
+type = "relu"
+[[layers]]
+type = "residual"
+layers = [ { type = "conv", channels = 8, kernel = 3, padding = 1 }, { type = "bn" } ]
+[[layers]]
+type = "conv"
+channels = 8
+kernel = 3
+stride = 2
+padding = 1
+[[layers]]
+type = "relu"
+[[layers]]
+type = "avgpool"
+[[layers]]
+type = "flatten"
+[[layers]]
+type = "dropout"
+p = 0.2
+[[layers]]
+type = "linear"
+features = 16
+[[layers]]
+type = "relu"
+[[layers]]
+type = "linear"
+"#,
+    )
+    .unwrap();
+    let dev = Cpu::default();
+    let (x, y) = quadrants(64, 11);
+    let mut a = Model::new(zoo.clone(), (1, 8, 8), 4, 3, &dev);
+    let mut b = Model::new(zoo, (1, 8, 8), 4, 3, &dev);
+    b.set_portable(true);
+    let (mut oa, mut ob) = (sgd(), sgd());
+    for step in 0..5 {
+        let la = a.train_step(&x, &y, &mut oa, 0.05, 0.9);
+        let lb = b.train_step(&x, &y, &mut ob, 0.05, 0.9);
+        assert!(
+            (la - lb).abs() < 1e-4 * (1.0 + la.abs()),
+            "step {step}: {la} vs {lb}"
+        );
+    }
+    for _ in 0..60 {
+        a.train_step(&x, &y, &mut oa, 0.05, 0.9);
+    }
+    let (xt, yt) = quadrants(64, 12);
+    let p = a.predict(&xt, 32);
+    let right = p.iter().zip(&yt).filter(|(p, y)| p == y).count();
+    assert!(right >= 56, "{right}/64 right");
 }

@@ -108,6 +108,23 @@ pub fn maxpool2_generic<D: NnDevice>(x: Act4<D>) -> Act4<D> {
         .reshape_like(&(b, c, oh, ow))
 }
 
+/// Device-generic 2×2 average pool, stride 2, floor (PyTorch's `AvgPool2d(2)`): the four
+/// window taps gathered as for [`maxpool2_generic`], then their mean.
+pub fn avgpool2_generic<D: NnDevice>(x: Act4<D>) -> Act4<D> {
+    let (b, c, h, w) = *x.shape();
+    let (oh, ow) = pool_out(h, w);
+    let op = oh * ow;
+    let dev = x.device().clone();
+    let idx = dev.tensor_from_vec(pool_indices(h, w), (4 * op,));
+    x.reshape_like(&(b * c, h * w))
+        .permute::<(usize, usize), Axes2<1, 0>>()
+        .gather(idx)
+        .reshape_like(&(4, op, b * c))
+        .mean::<(usize, usize), Axis<0>>()
+        .permute::<(usize, usize), Axes2<1, 0>>()
+        .reshape_like(&(b, c, oh, ow))
+}
+
 /// Global average pool `(B, C, H, W) → (B, C)`.
 pub fn global_avgpool<D: NnDevice>(x: Act4<D>) -> Act2<D> {
     x.mean::<(usize, usize), Axes2<2, 3>>()
@@ -192,6 +209,37 @@ mod tests {
             grads_of(y, &[2.0]).get(&xn).as_vec(),
             vec![2.0, 0.0, 0.0, 0.0]
         );
+    }
+
+    /// 2×2 average pool: the window means (odd edges dropped), and each input of a window
+    /// gets a quarter of its output's gradient.
+    #[test]
+    fn avgpool_matches_window_means() {
+        let dev = Cpu::default();
+        let (b, c, h, w) = (2, 2, 5, 4);
+        let x = rand_vec(b * c * h * w, 80);
+        let xn = dev.tensor_from_vec(x.clone(), (b, c, h, w));
+        let y = avgpool2_generic(xn.clone().traced(Gradients::leaky()));
+        let mut want = Vec::new();
+        for bc in 0..b * c {
+            let p = &x[bc * h * w..(bc + 1) * h * w];
+            for i in 0..2 {
+                for j in 0..2 {
+                    let at = |r: usize, q: usize| p[r * w + q] as f64;
+                    want.push(
+                        (at(2 * i, 2 * j)
+                            + at(2 * i, 2 * j + 1)
+                            + at(2 * i + 1, 2 * j)
+                            + at(2 * i + 1, 2 * j + 1))
+                            / 4.0,
+                    );
+                }
+            }
+        }
+        assert_close(&y.as_vec(), &want, 1e-6, "avgpool");
+        let g = grads_of(y, &vec![1.0; want.len()]).get(&xn).as_vec();
+        assert_eq!(g[0], 0.25);
+        assert_eq!(g[4 * w], 0.0, "row 4 of 5 is dropped (floor)");
     }
 
     #[test]

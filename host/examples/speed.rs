@@ -1,14 +1,15 @@
 //! Training-throughput benchmark of the nn layer (issue 6).
 //!
-//! `cargo run --release -p lrate --example speed -- [--model cnn-s|resnet9|mlp] [--batch 128]
-//! [--steps 30] [--warmup 3] [--portable]`
+//! `cargo run --release -p lrate --example speed -- [--model cnn-s|resnet9|mlp|FILE.toml]
+//! [--input CxHxW] [--batch 128] [--steps 30] [--warmup 3] [--portable]`
 //!
-//! Trains on random data of the model's usual input shape (cnn-s/mlp: 1×28×28, resnet9:
-//! 3×32×32) with SGD (Nesterov, momentum 0.9, weight decay 5e-4) and prints img/s, the ratio of
+//! Trains on random data of the model's usual input shape (cnn-s/mlp and model files:
+//! 1×28×28, resnet9: 3×32×32; `--input` sets another) with SGD (Nesterov, momentum 0.9, weight decay 5e-4) and prints img/s, the ratio of
 //! CPU time to wall time (how many cores were busy) and the peak RSS.
 
 use std::time::Instant;
 
+use lrate::nn::def::ModelDef;
 use lrate::nn::{Cpu, Model, ModelKind, Optimizer, OptimizerKind};
 
 /// Process CPU time (user + system) in seconds, from /proc/self/stat (Linux), if available.
@@ -36,7 +37,7 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
-    let kind: ModelKind = match get("--model").unwrap_or_else(|| "cnn-s".into()).parse() {
+    let kind = match ModelDef::resolve(&get("--model").unwrap_or_else(|| "cnn-s".into())) {
         Ok(k) => k,
         Err(e) => {
             eprintln!("{e}");
@@ -45,18 +46,31 @@ fn main() {
     };
     let num = |name: &str, d: usize| get(name).and_then(|v| v.parse().ok()).unwrap_or(d);
     let batch = num("--batch", 128);
-    let steps = num("--steps", if kind == ModelKind::ResNet9 { 5 } else { 30 });
+    let resnet9 = kind.builtin() == Some(ModelKind::ResNet9);
+    let steps = num("--steps", if resnet9 { 5 } else { 30 });
     let warmup = num("--warmup", 3);
     let portable = args.iter().any(|a| a == "--portable");
-    let input = if kind == ModelKind::ResNet9 {
-        (3, 32, 32)
-    } else {
-        (1, 28, 28)
+    let input = match get("--input") {
+        Some(s) => match lrate::model_cmd::parse_input(&s) {
+            Ok(i) => i,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        },
+        None if resnet9 => (3, 32, 32),
+        None => (1, 28, 28),
     };
     let per = input.0 * input.1 * input.2;
 
     let dev = Cpu::default();
-    let mut model = Model::new(kind, input, 10, 0, &dev);
+    let mut model = match Model::try_new(kind.clone(), input, 10, 0, &dev) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
     model.set_portable(portable);
     let mut opt = Optimizer::new(OptimizerKind::Sgd {
         nesterov: true,

@@ -106,7 +106,7 @@ pub struct CommonArgs {
     /// imagefolder: no random crop and flip on training batches
     #[arg(long)]
     pub no_augment: bool,
-    /// imagefolder: an unreadable image is an error instead of being skipped
+    /// imagefolder: an unreadable image is an error instead of being left out
     #[arg(long)]
     pub strict: bool,
     /// Model: cnn-s | resnet9 | mlp | FILE.toml (see `lrate model --help`) [default: cnn-s]

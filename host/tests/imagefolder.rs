@@ -245,7 +245,7 @@ fn bad_folders_give_clear_messages() {
     };
     write_folder(&t.join("f"), 6, 0);
     std::fs::remove_dir_all(t.join("f/valid")).unwrap();
-    // A corrupt PNG, a truncated JPEG and a text file: the first two are skipped with their
+    // A corrupt PNG, a truncated JPEG and a text file: the first two are left out with their
     // names, the third ignored; --valid-pct splits train/.
     std::fs::write(
         t.join("f/train/circle/corrupt.png"),
@@ -265,7 +265,7 @@ fn bad_folders_give_clear_messages() {
     let e = stderr(&o);
     assert!(o.status.success(), "{e}");
     assert!(
-        e.contains("skipped 2 unreadable images")
+        e.contains("left out 2 unreadable images")
             && e.contains("corrupt.png")
             && e.contains("cut.jpg"),
         "{e}"

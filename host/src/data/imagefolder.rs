@@ -13,7 +13,7 @@
 //!   filter; by default the images keep their size when they all share one, else take the
 //!   first image's short side), and kept as `u8` until the split is built.
 //! - Files that are not `.png`, `.jpg` or `.jpeg` are ignored. An image that does not decode
-//!   is skipped, with a count and the first few names on stderr (`--strict`: an error). An
+//!   is left out, with a count and the first few names on stderr (`--strict`: an error). An
 //!   empty class folder, fewer than two classes or a missing `train/` are errors; a class
 //!   with no folder in `valid/` is a warning.
 //! - Without `valid/` or `test/`, a ChaCha8 shuffle seeded by `--seed` holds out
@@ -40,7 +40,7 @@ pub struct ImageOptions {
     pub channels: Option<usize>,
     /// Random crop (padding `side/8`) and flip on training batches.
     pub augment: bool,
-    /// An unreadable image is an error instead of being skipped.
+    /// An unreadable image is an error instead of being left out.
     pub strict: bool,
 }
 
@@ -231,14 +231,14 @@ pub fn load_dir(dir: &Path, opts: &ImageOptions, seed: u64, progress: bool) -> R
     for (r, (p, _)) in decoded.iter().zip(&all) {
         if let Err(e) = r {
             if opts.strict {
-                bail!("{e:#} (--strict; without it the image is skipped)");
+                bail!("{e:#} (--strict; without it the image is left out)");
             }
             bad.push(p.display().to_string());
         }
     }
     if !bad.is_empty() {
         eprintln!(
-            "lrate: warning: skipped {} unreadable image{}: {}{}",
+            "lrate: warning: left out {} unreadable image{}: {}{}",
             bad.len(),
             if bad.len() == 1 { "" } else { "s" },
             bad.iter().take(3).cloned().collect::<Vec<_>>().join(", "),

@@ -255,32 +255,35 @@ impl<D: NnDevice> Model<D> {
     /// Like [`Model::predict`], with an error for inconsistent input. An empty input gives an
     /// empty result.
     pub fn try_predict(&self, x: &[f32], batch: usize) -> Result<Vec<usize>, NnError> {
-        if x.is_empty() && batch > 0 {
-            return Ok(Vec::new());
-        }
-        let n = self.check_batch(x, None, batch)?;
-        let per = x.len() / n;
-        let mut out = Vec::with_capacity(n);
-        for chunk in x.chunks(batch * per) {
-            let m = chunk.len() / per;
-            let z = self.logits(chunk, m, false, &mut Vec::new()).as_vec();
-            let k = self.num_classes;
-            for row in z.chunks(k) {
-                let mut best = 0;
-                for (j, v) in row.iter().enumerate() {
-                    if *v > row[best] {
-                        best = j;
-                    }
+        self.eval_rows(x, batch, |row| {
+            let mut best = 0;
+            for (j, v) in row.iter().enumerate() {
+                if *v > row[best] {
+                    best = j;
                 }
-                out.push(best);
             }
-        }
-        Ok(out)
+            best
+        })
     }
 
     /// Class probabilities (softmax of the logits) in evaluation mode, `batch` images at a
     /// time: one row of `num_classes` per image.
     pub fn try_probabilities(&self, x: &[f32], batch: usize) -> Result<Vec<Vec<f32>>, NnError> {
+        self.eval_rows(x, batch, |row| {
+            let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
+            let e: Vec<f64> = row.iter().map(|v| ((v - mx) as f64).exp()).collect();
+            let s: f64 = e.iter().sum();
+            e.iter().map(|v| (v / s) as f32).collect()
+        })
+    }
+
+    /// `f` of each image's logits in evaluation mode, computed `batch` images at a time.
+    fn eval_rows<T>(
+        &self,
+        x: &[f32],
+        batch: usize,
+        f: impl Fn(&[f32]) -> T,
+    ) -> Result<Vec<T>, NnError> {
         if x.is_empty() && batch > 0 {
             return Ok(Vec::new());
         }
@@ -290,12 +293,7 @@ impl<D: NnDevice> Model<D> {
         for chunk in x.chunks(batch * per) {
             let m = chunk.len() / per;
             let z = self.logits(chunk, m, false, &mut Vec::new()).as_vec();
-            for row in z.chunks(self.num_classes) {
-                let mx = row.iter().fold(f32::NEG_INFINITY, |a, b| a.max(*b));
-                let e: Vec<f64> = row.iter().map(|v| ((v - mx) as f64).exp()).collect();
-                let s: f64 = e.iter().sum();
-                out.push(e.iter().map(|v| (v / s) as f32).collect());
-            }
+            out.extend(z.chunks(self.num_classes).map(&f));
         }
         Ok(out)
     }

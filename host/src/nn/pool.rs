@@ -10,7 +10,7 @@ use dfdx::prelude::*;
 use rayon::prelude::*;
 
 use super::tape::{host_copy, take_grad};
-use super::{Act2, Act4, NnDevice};
+use super::{Act2, Act4, NnDevice, Shape4};
 
 /// Output size of the 2×2/2 max-pool (floor mode).
 pub fn pool_out(h: usize, w: usize) -> (usize, usize) {
@@ -94,23 +94,24 @@ fn pool_indices(h: usize, w: usize) -> Vec<usize> {
 /// them). Ties split the gradient (dfdx's `max` rule); after ReLU only exact zeros tie, and
 /// those get no gradient through ReLU either way.
 pub fn maxpool2_generic<D: NnDevice>(x: Act4<D>) -> Act4<D> {
-    let (b, c, h, w) = *x.shape();
-    let (oh, ow) = pool_out(h, w);
-    let op = oh * ow;
-    let dev = x.device().clone();
-    let idx = dev.tensor_from_vec(pool_indices(h, w), (4 * op,));
-    x.reshape_like(&(b * c, h * w))
-        .permute::<(usize, usize), Axes2<1, 0>>()
-        .gather(idx)
-        .reshape_like(&(4, op, b * c))
+    let (b, c, oh, ow) = pooled_shape(&x);
+    window_taps(x)
         .max::<(usize, usize), Axis<0>>()
         .permute::<(usize, usize), Axes2<1, 0>>()
         .reshape_like(&(b, c, oh, ow))
 }
 
-/// Device-generic 2×2 average pool, stride 2, floor (PyTorch's `AvgPool2d(2)`): the four
-/// window taps gathered as for [`maxpool2_generic`], then their mean.
-pub fn avgpool2_generic<D: NnDevice>(x: Act4<D>) -> Act4<D> {
+/// `(B, C, ⌊H/2⌋, ⌊W/2⌋)`.
+fn pooled_shape<D: NnDevice>(x: &Act4<D>) -> Shape4 {
+    let (b, c, h, w) = *x.shape();
+    let (oh, ow) = pool_out(h, w);
+    (b, c, oh, ow)
+}
+
+/// The four taps of every 2×2 window, `(4, OH·OW, B·C)`, gathered with stable dfdx ops.
+fn window_taps<D: NnDevice>(
+    x: Act4<D>,
+) -> Tensor<(usize, usize, usize), f32, D, OwnedTape<f32, D>> {
     let (b, c, h, w) = *x.shape();
     let (oh, ow) = pool_out(h, w);
     let op = oh * ow;
@@ -120,6 +121,13 @@ pub fn avgpool2_generic<D: NnDevice>(x: Act4<D>) -> Act4<D> {
         .permute::<(usize, usize), Axes2<1, 0>>()
         .gather(idx)
         .reshape_like(&(4, op, b * c))
+}
+
+/// Device-generic 2×2 average pool, stride 2, floor (PyTorch's `AvgPool2d(2)`): the four
+/// window taps gathered as for [`maxpool2_generic`], then their mean.
+pub fn avgpool2_generic<D: NnDevice>(x: Act4<D>) -> Act4<D> {
+    let (b, c, oh, ow) = pooled_shape(&x);
+    window_taps(x)
         .mean::<(usize, usize), Axis<0>>()
         .permute::<(usize, usize), Axes2<1, 0>>()
         .reshape_like(&(b, c, oh, ow))
@@ -139,7 +147,6 @@ pub fn global_maxpool<D: NnDevice>(x: Act4<D>) -> Act2<D> {
 mod tests {
     use super::*;
     use crate::nn::testutil::*;
-    use crate::nn::Shape4;
 
     fn naive_max(x: &[f32], s: Shape4) -> Vec<f64> {
         let (b, c, h, w) = s;

@@ -62,3 +62,19 @@ fi
 python3 -c 'import argparse, csv, json, math, os, platform, re, shutil, subprocess, sys, time' ||
   die "python3 lacks standard-library modules that bench/superconvergence.sh needs (see above)"
 
+
+# The Python package's tests (python/tests): a virtualenv under target/ with torch (CPU is
+# enough; pinned like the benchmarks' anchor), numpy, pytest and maturin, made once and
+# reused; then the package built from python/ and installed into it (`pip install ./python`,
+# rebuilt each time so the tests run the code as it is). PY_VENV names another venv.
+PY_VENV=${PY_VENV:-target/py-venv}
+TORCH_PIN=${TORCH_PIN:-2.15}
+python3 -c 'import venv, ensurepip' 2>/dev/null || {
+  if is_root; then apt_install python3-venv; else die "python3 lacks venv/ensurepip: install python3-venv"; fi
+}
+if ! "$PY_VENV/bin/python" -c "import torch, numpy, pytest, maturin, sys; sys.exit(0 if torch.__version__.startswith('$TORCH_PIN.') else 1)" 2>/dev/null; then
+  echo "scripts/tools.sh: installing torch==$TORCH_PIN.*, numpy, pytest and maturin into $PY_VENV (once; a few minutes)"
+  python3 -m venv "$PY_VENV"
+  "$PY_VENV/bin/pip" install -q --upgrade pip
+  "$PY_VENV/bin/pip" install -q "torch==$TORCH_PIN.*" numpy pytest "maturin>=1.5,<2"
+fi

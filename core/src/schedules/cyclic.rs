@@ -179,7 +179,9 @@ impl<F: Real> Schedule<F> for Cyclic<F> {
     #[inline]
     fn lr(&self, step: u32) -> F {
         let c = &self.0;
-        c.base_lr + (c.max_lr - c.base_lr) * self.height(step)
+        // At most `max_lr` (it is, exactly; with rates near `F::MAX` the rounded sum could
+        // otherwise step past it to ∞).
+        (c.base_lr + (c.max_lr - c.base_lr) * self.height(step)).min(c.max_lr)
     }
 
     #[inline]
@@ -202,6 +204,26 @@ impl<F: Real> Schedule<F> for Cyclic<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Fuzz regression (`fuzz/regressions/schedules/cyclic-lr-overflow`): a base and peak
+    /// near `f64::MAX` rounded the lr at the top of a cycle up to ∞.
+    #[test]
+    fn the_lr_never_passes_max_lr() {
+        let mut c = CyclicConfig::new(7.190772646600123e307f64, f64::MAX, 65535);
+        c.step_size_down = Some(65535);
+        c.gamma = 0.25;
+        c.cycle_momentum = false;
+        c.base_momentum = 0.25;
+        c.max_momentum = 0.25;
+        let s = c.build().unwrap();
+        for t in [0, 65535, 131070, 1 << 24, u32::MAX] {
+            let lr = s.lr(t);
+            assert!(
+                (7.190772646600123e307..=f64::MAX).contains(&lr),
+                "{t}: {lr}"
+            );
+        }
+    }
 
     /// Fuzz regression (`fuzz/regressions/schedules/cyclic-momentum-overflow`): momenta of
     /// opposite sign near ±`f64::MAX` gave `∞ · 0 = NaN` at the top of the cycle.

@@ -164,10 +164,13 @@ fn progress<F: Real>(t_curr: F, t_i: F, k: F) -> F {
     }
 }
 
-/// The warmup value `warmup_lr_init + t · (target − warmup_lr_init) / warmup_t`.
+/// The warmup value `warmup_lr_init + t · (target − warmup_lr_init) / warmup_t` (timm's
+/// order of operations), kept between `init` and `target`: it lies there exactly, and with
+/// subnormal rates the rounding of `t · step` could otherwise cross 0.
 #[inline]
 fn warmup<F: Real>(init: F, target: F, t: u64, warmup_t: u32) -> F {
-    init + fu::<F>(t) * ((target - init) / fu(u64::from(warmup_t)))
+    let v = init + fu::<F>(t) * ((target - init) / fu(u64::from(warmup_t)));
+    v.max(init.min(target)).min(init.max(target))
 }
 
 timm_config!(
@@ -373,6 +376,31 @@ mod tests {
         for t in [0, 147, 148, 149, 158, 1 << 24, u32::MAX] {
             assert!(s.lr(t) >= 0.0 && s.lr(t).is_finite(), "{t}: {}", s.lr(t));
         }
+    }
+
+    /// Fuzz regression (`fuzz/regressions/schedules/timm-warmup-negative`): a warmup from
+    /// a subnormal `warmup_lr_init` down to a peak of 0 over 2²⁴ steps rounded to
+    /// −2.6e-319 one step before its end.
+    #[test]
+    fn the_warmup_stays_between_its_ends() {
+        let s = TimmCosineConfig {
+            base_lr: 0.0f64,
+            t_initial: 10,
+            lr_min: 1.57027688531e-312,
+            cycle_mul: f64::MAX,
+            cycle_decay: 2.375,
+            cycle_limit: 10,
+            warmup_t: 16777216,
+            warmup_lr_init: 8.4962691111e-313,
+            warmup_prefix: false,
+            k_decay: f64::MAX,
+        }
+        .build()
+        .unwrap();
+        for t in [0, 1, 16777215, 16777216, u32::MAX] {
+            assert!(s.lr(t) >= 0.0 && s.lr(t).is_finite(), "{t}: {}", s.lr(t));
+        }
+        assert!(s.lr(16777215) <= 8.4962691111e-313);
     }
 
     /// Fuzz regression (`fuzz/regressions/schedules/timm-peak-overflow`): with

@@ -1,6 +1,6 @@
 //! PyTorch `torch.optim.lr_scheduler` classes onto lrate schedules.
 
-use super::{cfg_err, f, Args, Built};
+use crate::{cfg_err, f, Args, Built};
 use lrate_core::{
     Anneal, AnySchedule, ConstantFactorConfig, CosineAnnealingConfig, CyclicConfig, CyclicMode,
     ExponentialConfig, LinearConfig, MultiStepConfig, OneCycleConfig, PhaseRule, PlateauConfig,

@@ -44,9 +44,10 @@ def cpu():
 
 
 def commit():
+    repo = os.path.dirname(os.path.abspath(__file__))
     try:
-        c = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"]).returncode != 0
+        c = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", repo, "diff", "--quiet", "HEAD"]).returncode != 0
         return c + (" (dirty)" if dirty else "")
     except OSError:
         return "unknown"

@@ -16,41 +16,22 @@ the commit. Run it in the venv that has lrate, torch and torch-lr-finder:
 """
 
 import os
-import platform
 import statistics
-import subprocess
 import sys
 import time
 
 import torch
 
-import lrate
-import lrate.schedules as S
-from lrate.torch import LRScheduler, lr_find
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import provenance  # noqa: E402
+
+import lrate  # noqa: E402
+import lrate.schedules as S  # noqa: E402
+from lrate.torch import LRScheduler, lr_find  # noqa: E402
 
 STEPS = int(os.environ.get("STEPS", 20000))
 ROUNDS = int(os.environ.get("ROUNDS", 5))
 NUM_ITER = 100
-
-
-def cpu():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def commit():
-    repo = os.path.dirname(os.path.abspath(__file__))
-    try:
-        c = subprocess.run(["git", "-C", repo, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", repo, "diff", "--quiet", "HEAD"]).returncode != 0
-        return c + (" (dirty)" if dirty else "")
-    except OSError:
-        return "unknown"
 
 
 def per_step(make):
@@ -112,9 +93,11 @@ def mean_sd(v):
 def main():
     import importlib.metadata as md
 
-    print(f"cpu: {cpu()}, {os.cpu_count()} cores; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}; "
-          f"torch {torch.__version__}, torch-lr-finder {md.version('torch-lr-finder')}, lrate {lrate.__version__}; "
-          f"python {sys.version.split()[0]}; commit {commit()}")
+    draft = provenance.check_tree()  # a dirty tree: refused unless DRAFT=1 (then marked)
+    prov = provenance.provenance(
+        anchors={"torch": torch.__version__, "torch-lr-finder": md.version("torch-lr-finder")}, draft=draft)
+    print(("DRAFT: " if draft else "") + provenance.md_line(prov)
+          + f" OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}; lrate {lrate.__version__}.")
     sched_ratios, find_ratios = [], []
     for r in range(ROUNDS):
         t_torch = per_step(torch_onecycle)

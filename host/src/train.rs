@@ -82,14 +82,15 @@ pub fn eval_beta<D: NnDevice>(st: &RunState<D>) -> f32 {
 /// Test accuracy in `[0, 1]` of the model as it is (see [`evaluate_run`] for a run's
 /// evaluation, which uses the optimizer's evaluation point).
 pub fn evaluate<D: NnDevice>(model: &Model<D>, split: &Split) -> Result<f32> {
-    let pred = model
-        .try_predict(&split.test.images, EVAL_BATCH)
-        .context("evaluation")?;
-    let ok = pred
-        .iter()
-        .zip(&split.test.labels)
-        .filter(|(p, l)| p == l)
-        .count();
+    let t = &split.test;
+    let mut ok = 0;
+    // A chunk of images at a time (pixels kept as bytes are expanded per chunk only).
+    let idx: Vec<usize> = (0..t.len()).collect();
+    for chunk in idx.chunks(8 * EVAL_BATCH) {
+        let b = batch::gather(t, chunk);
+        let pred = model.try_predict(&b.x, EVAL_BATCH).context("evaluation")?;
+        ok += pred.iter().zip(&b.labels).filter(|(p, l)| p == l).count();
+    }
     Ok(ok as f32 / split.test.len().max(1) as f32)
 }
 

@@ -181,6 +181,7 @@ fn valid(target: &str, name: &str, bytes: &[u8]) {
                 num_classes: cifar10::NUM_CLASSES,
                 images: Vec::new(),
                 labels: Vec::new(),
+                bytes: None,
             };
             cifar10::parse_into(bytes, p, &mut ds).unwrap();
         }

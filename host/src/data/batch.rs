@@ -72,7 +72,7 @@ pub fn gather(ds: &Dataset, idx: &[usize]) -> Batch {
     let mut x = Vec::with_capacity(idx.len() * ds.image_size());
     let mut labels = Vec::with_capacity(idx.len());
     for &i in idx {
-        x.extend_from_slice(ds.image(i));
+        ds.extend_image(i, &mut x);
         labels.push(ds.labels[i]);
     }
     Batch { x, labels }

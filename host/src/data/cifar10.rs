@@ -66,6 +66,7 @@ pub fn empty() -> Dataset {
         num_classes: NUM_CLASSES,
         images: Vec::new(),
         labels: Vec::new(),
+        bytes: None,
     }
 }
 

@@ -164,6 +164,7 @@ pub fn load_split(dir: &Path, prefix: &str) -> Result<Dataset> {
         num_classes: NUM_CLASSES,
         images: pixels.iter().map(|&p| f32::from(p) / 255.0).collect(),
         labels,
+        bytes: None,
     })
 }
 

@@ -11,7 +11,8 @@
 //!   RGB (`--channels`; by default grayscale when every image is), resized so that the short
 //!   side is `--image-size` and centre-cropped to a square (`resize_to_fill`, a triangle
 //!   filter; by default the images keep their size when they all share one, else take the
-//!   first image's short side), and kept as `u8` until the split is built.
+//!   first image's short side), and kept in memory as `u8` (the split's
+//!   [`Bytes`](super::Bytes), normalised as they are read).
 //! - Files that are not `.png`, `.jpg` or `.jpeg` are ignored. An image that does not decode
 //!   is left out, with a count and the first few names on stderr (`--strict`: an error). An
 //!   empty class folder, fewer than two classes or a missing `train/` are errors; a class
@@ -292,10 +293,17 @@ pub fn load_dir(dir: &Path, opts: &ImageOptions, seed: u64, progress: bool) -> R
             num_classes: classes.len(),
             images: Vec::new(),
             labels: Vec::new(),
+            bytes: Some(super::Bytes {
+                data: Vec::new(),
+                mean: vec![0.0; channels],
+                std: vec![1.0; channels],
+            }),
         };
         for (i, (px, (_, l, _))) in pixels.iter().zip(&ok).enumerate() {
             if keep(i) {
-                ds.images.extend(px.iter().map(|v| *v as f32 / 255.0));
+                if let Some(b) = &mut ds.bytes {
+                    b.data.extend_from_slice(px);
+                }
                 ds.labels.push(*l);
             }
         }
@@ -359,6 +367,21 @@ mod tests {
         assert_eq!(l.classes, ["a_blue", "b_red"]);
         assert_eq!((l.train.len(), l.valid.len()), (8, 2));
         assert_eq!((l.train.c, l.train.h, l.train.w), (3, 4, 6));
+        // Held as bytes: one per value.
+        assert!(l.train.images.is_empty());
+        assert_eq!(l.train.bytes.as_ref().unwrap().data.len(), 8 * 3 * 4 * 6);
+        // Through data::load the bytes are normalised with the training statistics as they
+        // are read: every channel of the training split then has mean 0.
+        let split = crate::data::load(
+            &crate::data::DataSpec::ImageFolder(t.to_path_buf()),
+            &crate::data::LoadOptions::default(),
+        )
+        .unwrap();
+        let (m, _) = crate::data::normalize::channel_stats(&split.train);
+        assert!(m.iter().all(|v| v.abs() < 1e-5), "{m:?}");
+        let b = split.train.bytes.as_ref().unwrap();
+        let want = (b.data[0] as f32 / 255.0 - split.mean[0]) / split.std[0];
+        assert_eq!(split.train.image(0)[0], want);
         // Blue is label 0: its images have a bright third channel.
         let i = l.train.labels.iter().position(|&x| x == 0).unwrap();
         let img = l.train.image(i);

@@ -32,10 +32,33 @@ pub struct Dataset {
     pub w: usize,
     /// Number of classes; every label is below it.
     pub num_classes: usize,
-    /// `len() * c * h * w` values, image after image.
+    /// `len() * c * h * w` values, image after image (empty when [`Dataset::bytes`] holds
+    /// the pixels).
     pub images: Vec<f32>,
     /// One label per image.
     pub labels: Vec<usize>,
+    /// The pixels as bytes instead (image folders: 1 byte a value in memory, not 4), read
+    /// as `(byte / 255 − mean_c) / std_c`.
+    pub bytes: Option<Bytes>,
+}
+
+/// Pixels kept as bytes, with the per-channel normalisation applied when they are read.
+#[derive(Clone, Debug)]
+pub struct Bytes {
+    /// `len() * c * h * w` bytes, image after image.
+    pub data: Vec<u8>,
+    /// Per-channel mean subtracted (0 before normalisation).
+    pub mean: Vec<f32>,
+    /// Per-channel standard deviation divided by (1 before normalisation).
+    pub std: Vec<f32>,
+}
+
+impl Bytes {
+    /// The value of byte `b` in channel `c`: `(b / 255 − mean_c) / std_c`.
+    #[inline]
+    pub fn value(&self, b: u8, c: usize) -> f32 {
+        (b as f32 / 255.0 - self.mean[c]) / self.std[c]
+    }
 }
 
 impl Dataset {
@@ -54,10 +77,30 @@ impl Dataset {
         self.c * self.h * self.w
     }
 
-    /// The pixels of image `i`.
-    pub fn image(&self, i: usize) -> &[f32] {
+    /// The pixels of image `i` (borrowed, or computed from [`Dataset::bytes`]).
+    pub fn image(&self, i: usize) -> std::borrow::Cow<'_, [f32]> {
         let n = self.image_size();
-        &self.images[i * n..(i + 1) * n]
+        match &self.bytes {
+            None => std::borrow::Cow::Borrowed(&self.images[i * n..(i + 1) * n]),
+            Some(_) => {
+                let mut v = Vec::with_capacity(n);
+                self.extend_image(i, &mut v);
+                std::borrow::Cow::Owned(v)
+            }
+        }
+    }
+
+    /// Appends the pixels of image `i` to `out`.
+    pub fn extend_image(&self, i: usize, out: &mut Vec<f32>) {
+        let n = self.image_size();
+        match &self.bytes {
+            None => out.extend_from_slice(&self.images[i * n..(i + 1) * n]),
+            Some(b) => {
+                let hw = self.h * self.w;
+                let px = &b.data[i * n..(i + 1) * n];
+                out.extend(px.iter().enumerate().map(|(k, v)| b.value(*v, k / hw)));
+            }
+        }
     }
 
     /// Keeps the first `n` images (no-op when `n >= len`).
@@ -65,6 +108,10 @@ impl Dataset {
         if n < self.len() {
             self.labels.truncate(n);
             self.images.truncate(n * self.image_size());
+            let size = self.image_size();
+            if let Some(b) = &mut self.bytes {
+                b.data.truncate(n * size);
+            }
         }
     }
 }

@@ -11,12 +11,27 @@ pub fn channel_stats(ds: &Dataset) -> (Vec<f32>, Vec<f32>) {
     let hw = ds.h * ds.w;
     let mut sum = vec![0f64; ds.c];
     let mut sq = vec![0f64; ds.c];
-    for img in ds.images.chunks_exact(ds.image_size()) {
-        for (c, plane) in img.chunks_exact(hw).enumerate() {
-            for &v in plane {
-                let v = f64::from(v);
-                sum[c] += v;
-                sq[c] += v * v;
+    let mut add = |c: usize, v: f64| {
+        sum[c] += v;
+        sq[c] += v * v;
+    };
+    match &ds.bytes {
+        None => {
+            for img in ds.images.chunks_exact(ds.image_size()) {
+                for (c, plane) in img.chunks_exact(hw).enumerate() {
+                    for &v in plane {
+                        add(c, f64::from(v));
+                    }
+                }
+            }
+        }
+        Some(b) => {
+            for img in b.data.chunks_exact(ds.image_size()) {
+                for (c, plane) in img.chunks_exact(hw).enumerate() {
+                    for &v in plane {
+                        add(c, f64::from(b.value(v, c)));
+                    }
+                }
             }
         }
     }
@@ -38,8 +53,14 @@ pub fn channel_stats(ds: &Dataset) -> (Vec<f32>, Vec<f32>) {
     (mean.iter().map(|&m| m as f32).collect(), std)
 }
 
-/// Normalises every pixel in place.
+/// Normalises every pixel in place (pixels kept as bytes: records `mean` and `std`, applied
+/// when they are read; only on bytes not normalised before).
 pub fn apply(ds: &mut Dataset, mean: &[f32], std: &[f32]) {
+    if let Some(b) = &mut ds.bytes {
+        b.mean = mean.to_vec();
+        b.std = std.to_vec();
+        return;
+    }
     let hw = ds.h * ds.w;
     let size = ds.image_size();
     for img in ds.images.chunks_exact_mut(size) {
@@ -65,6 +86,7 @@ mod tests {
             num_classes: 2,
             images: vec![0.0, 2.0, 5.0, 5.0, 4.0, 6.0, 5.0, 5.0],
             labels: vec![0, 1],
+            bytes: None,
         };
         let (m, s) = channel_stats(&ds);
         assert_eq!(m, vec![3.0, 5.0]);

@@ -116,6 +116,7 @@ fn split(n: usize, seed: u64, which: u64) -> Dataset {
         num_classes: NUM_CLASSES,
         images,
         labels,
+        bytes: None,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::checkpoint::Checkpoint;
 use crate::cli::PredictArgs;
 use crate::data::imagefolder;
 use crate::data::DataSpec;
-use crate::meta::Meta;
+use crate::meta::{DataInfo, Meta};
 use crate::nn::def::ModelDef;
 use crate::nn::{Cpu, Model};
 use crate::resume::CHECKPOINT;
@@ -29,8 +29,8 @@ pub struct Prediction {
     pub top: Vec<(String, f32)>,
 }
 
-/// The trained network of `dir`, with its metadata.
-pub fn load_run(dir: &Path) -> Result<(Model<Cpu>, Meta)> {
+/// The trained network of `dir`, with its metadata and the data record prediction needs.
+pub fn load_run(dir: &Path) -> Result<(Model<Cpu>, Meta, DataInfo)> {
     let path = [WEIGHTS, CHECKPOINT]
         .iter()
         .map(|f| dir.join(f))
@@ -43,7 +43,7 @@ pub fn load_run(dir: &Path) -> Result<(Model<Cpu>, Meta)> {
         })?;
     let ck = Checkpoint::load(&path)?;
     let meta = Meta::from_json(&ck.meta).with_context(|| format!("{}", path.display()))?;
-    let Some(info) = &meta.data else {
+    let Some(info) = meta.data.clone() else {
         bail!(
             "{}: the run records no input shape or classes (it was made by an older lrate); \
              train it again to predict with it",
@@ -66,7 +66,7 @@ pub fn load_run(dir: &Path) -> Result<(Model<Cpu>, Meta)> {
             meta.common.model
         )
     })?;
-    Ok((model, meta))
+    Ok((model, meta, info))
 }
 
 /// Classifies `images` with the run in `dir`.
@@ -79,7 +79,7 @@ pub fn predict(
     if top == 0 {
         bail!("--top must be at least 1");
     }
-    let (model, meta) = load_run(dir)?;
+    let (model, meta, info) = load_run(dir)?;
     if let Some(want) = expect {
         if !want.same_network(&meta.common.model) {
             bail!(
@@ -93,7 +93,6 @@ pub fn predict(
             );
         }
     }
-    let info = meta.data.as_ref().expect("load_run checked it");
     let [c, h, w] = info.input;
     if !matches!(meta.common.data, DataSpec::ImageFolder(_)) {
         eprintln!(

@@ -138,14 +138,17 @@ pub fn to_chw(img: &DynamicImage, channels: usize, side: (usize, usize)) -> Vec<
     }
 }
 
-struct Found {
-    files: Vec<(PathBuf, usize)>,
-}
-
-fn find_split(root: &Path, classes: &[String], what: &str) -> Result<Found> {
-    let mut files = Vec::new();
-    let dirs = subdirs(root)?;
-    for (name, _) in &dirs {
+/// The image files of every class, labelled by the class's position, from `dirs` (the
+/// subfolders of `root`). A folder that is not a class and a class without a folder are
+/// warnings (neither happens in `train/`, whose folders are the classes); an empty class
+/// folder is an error when `need_images` (`train/`).
+fn class_files(
+    root: &Path,
+    dirs: &[(String, PathBuf)],
+    classes: &[String],
+    need_images: bool,
+) -> Result<Vec<(PathBuf, usize)>> {
+    for (name, _) in dirs {
         if !classes.contains(name) {
             eprintln!(
                 "lrate: warning: {}/{name} is not a class of train/ (ignored)",
@@ -153,11 +156,9 @@ fn find_split(root: &Path, classes: &[String], what: &str) -> Result<Found> {
             );
         }
     }
+    let mut files = Vec::new();
     for (label, class) in classes.iter().enumerate() {
         let Some((_, d)) = dirs.iter().find(|(n, _)| n == class) else {
-            if what == "train" {
-                unreachable!("train classes come from train/'s folders");
-            }
             eprintln!(
                 "lrate: warning: class `{class}` has no folder in {} (it is not validated)",
                 root.display()
@@ -165,7 +166,7 @@ fn find_split(root: &Path, classes: &[String], what: &str) -> Result<Found> {
             continue;
         };
         let f = image_files(d)?;
-        if f.is_empty() && what == "train" {
+        if f.is_empty() && need_images {
             bail!(
                 "{}: empty class folder (no .png, .jpg or .jpeg file); remove it or add images",
                 d.display()
@@ -173,7 +174,7 @@ fn find_split(root: &Path, classes: &[String], what: &str) -> Result<Found> {
         }
         files.extend(f.into_iter().map(|p| (p, label)));
     }
-    Ok(Found { files })
+    Ok(files)
 }
 
 /// Loads `dir` (see the module docs); `seed` seeds the held-out split, `progress` shows a
@@ -195,7 +196,8 @@ pub fn load_dir(dir: &Path, opts: &ImageOptions, seed: u64, progress: bool) -> R
     if opts.image_size == Some(0) {
         bail!("--image-size must be at least 1");
     }
-    let classes: Vec<String> = subdirs(&train_dir)?.into_iter().map(|(n, _)| n).collect();
+    let train_dirs = subdirs(&train_dir)?;
+    let classes: Vec<String> = train_dirs.iter().map(|(n, _)| n.clone()).collect();
     if classes.len() < 2 {
         bail!(
             "{}: {} class folder{}; classification needs at least two (train/<class>/ each)",
@@ -208,16 +210,12 @@ pub fn load_dir(dir: &Path, opts: &ImageOptions, seed: u64, progress: bool) -> R
         .iter()
         .map(|n| dir.join(n))
         .find(|p| p.is_dir());
-    let train = find_split(&train_dir, &classes, "train")?;
+    let train = class_files(&train_dir, &train_dirs, &classes, true)?;
     let valid = match &valid_dir {
-        Some(v) => Some(find_split(v, &classes, "valid")?),
+        Some(v) => Some(class_files(v, &subdirs(v)?, &classes, false)?),
         None => None,
     };
-    let all: Vec<&(PathBuf, usize)> = train
-        .files
-        .iter()
-        .chain(valid.iter().flat_map(|v| v.files.iter()))
-        .collect();
+    let all: Vec<&(PathBuf, usize)> = train.iter().chain(valid.iter().flatten()).collect();
     let bar = crate::progress::bar(all.len() as u64, "decoding images".into(), !progress);
     let decoded: Vec<Result<DynamicImage>> = all
         .par_iter()
@@ -250,7 +248,7 @@ pub fn load_dir(dir: &Path, opts: &ImageOptions, seed: u64, progress: bool) -> R
         .iter()
         .zip(&all)
         .enumerate()
-        .filter_map(|(i, (r, (_, l)))| r.as_ref().ok().map(|d| (d, *l, i < train.files.len())))
+        .filter_map(|(i, (r, (_, l)))| r.as_ref().ok().map(|d| (d, *l, i < train.len())))
         .collect();
     let Some(first) = ok.first() else {
         bail!("imagefolder {}: no readable image", dir.display());

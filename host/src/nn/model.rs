@@ -32,6 +32,8 @@ pub struct Model<D: NnDevice> {
     dev: D,
     layers: Vec<models::Layer<D>>,
     portable: bool,
+    /// The network has a dropout layer, so training batches need a dropout seed.
+    dropout: bool,
 }
 
 impl<D: NnDevice> Model<D> {
@@ -72,6 +74,7 @@ impl<D: NnDevice> Model<D> {
                 e.to_string().trim_start_matches("bad input: ")
             ))
         })?;
+        let dropout = models::has_dropout(&layers);
         Ok(Model {
             def,
             input,
@@ -79,6 +82,7 @@ impl<D: NnDevice> Model<D> {
             dev: dev.clone(),
             layers,
             portable: false,
+            dropout,
         })
     }
 
@@ -147,7 +151,12 @@ impl<D: NnDevice> Model<D> {
         let mode = models::Mode {
             train,
             portable: self.portable,
-            dropout_seed: if train { batch_seed(x) } else { 0 },
+            // Hashing the batch costs a pass over it: only for a net that drops out.
+            dropout_seed: if train && self.dropout {
+                batch_seed(x)
+            } else {
+                0
+            },
         };
         match models::forward(
             &self.layers,

@@ -114,14 +114,10 @@ pub struct Mode {
     pub dropout_seed: u64,
 }
 
-fn param<D: NnDevice>(name: String, shape: Vec<usize>, data: Vec<f32>, dev: &D) -> Param<D> {
-    Param::new(name, shape, data, dev)
-}
-
 fn bn<D: NnDevice>(name: &str, c: usize, dev: &D) -> Bn<D> {
     Bn {
-        gamma: param(format!("{name}.weight"), vec![c], vec![1.0; c], dev),
-        beta: param(format!("{name}.bias"), vec![c], vec![0.0; c], dev),
+        gamma: Param::new(format!("{name}.weight"), vec![c], vec![1.0; c], dev),
+        beta: Param::new(format!("{name}.bias"), vec![c], vec![0.0; c], dev),
         running_mean: vec![0.0; c],
         running_var: vec![1.0; c],
         name: name.to_string(),
@@ -137,14 +133,14 @@ fn conv_params<D: NnDevice>(
     dev: &D,
 ) -> (Param<D>, Option<Param<D>>) {
     let fan_in = s.cin * s.k * s.k;
-    let w = param(
+    let w = Param::new(
         format!("{name}.weight"),
         vec![s.cout, s.cin, s.k, s.k],
         kaiming_uniform_a_sqrt5(s.num_weights(), fan_in, rng),
         dev,
     );
     let b = bias.then(|| {
-        param(
+        Param::new(
             format!("{name}.bias"),
             vec![s.cout],
             kaiming_uniform_a_sqrt5(s.cout, fan_in, rng),
@@ -241,14 +237,14 @@ fn build_list<D: NnDevice>(plan: &[Planned<'_>], rng: &mut StdRng, dev: &D) -> V
             LayerSpec::Flatten => out.push(Layer::Flatten),
             LayerSpec::Linear { bias, .. } => {
                 let (fin, fout) = (p.input.numel(), p.output.numel());
-                let w = param(
+                let w = Param::new(
                     format!("{}.weight", p.name),
                     vec![fout, fin],
                     kaiming_uniform_a_sqrt5(fout * fin, fin, rng),
                     dev,
                 );
                 let b = bias.then(|| {
-                    param(
+                    Param::new(
                         format!("{}.bias", p.name),
                         vec![fout],
                         kaiming_uniform_a_sqrt5(fout, fin, rng),
@@ -419,6 +415,15 @@ pub fn forward<D: NnDevice>(
         first = false;
     }
     x
+}
+
+/// Whether any layer (residual blocks included) is a dropout with `p > 0`.
+pub fn has_dropout<D: NnDevice>(layers: &[Layer<D>]) -> bool {
+    layers.iter().any(|l| match l {
+        Layer::Dropout(p) => *p > 0.0,
+        Layer::Residual(b) => has_dropout(b),
+        _ => false,
+    })
 }
 
 /// Visits every parameter in layer order.

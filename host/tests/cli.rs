@@ -7,40 +7,17 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
+use common::{fails, lrate, stderr};
 use lrate::data::{cifar10, idx};
 use lrate::metrics::Metrics;
-
-fn lrate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lrate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("cannot run the lrate binary")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn ok(o: &Output) -> serde_json::Value {
     assert!(o.status.success(), "lrate failed: {}", stderr(o));
     let out = String::from_utf8_lossy(&o.stdout);
     let last = out.lines().last().expect("no stdout");
     serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {last}"))
-}
-
-fn fails(o: &Output, needles: &[&str]) {
-    let e = stderr(o);
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "expected exit 1, got {:?}: {e}",
-        o.status
-    );
-    assert!(!e.contains("panicked"), "panic instead of an error: {e}");
-    for n in needles {
-        assert!(e.contains(n), "stderr lacks `{n}`: {e}");
-    }
 }
 
 /// Small synthetic runs: 2048 training images in batches of 32.
@@ -501,53 +478,37 @@ fn killed_anywhere_resumes_exactly() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_full_disk_stops_the_run_and_keeps_the_last_checkpoint() {
-    use lrate::checkpoint::Checkpoint;
     let d = tempfile::tempdir().unwrap();
-    let three = |out: &str| long_resume_args_epochs("9", "3", out);
+    let t = d.path();
     let (mut child, mut err, mut log) = spawn_until(
-        d.path(),
-        &three("full"),
+        t,
+        &long_resume_args_epochs("9", "3", "full"),
         "its first epoch finished",
         |line| line.starts_with("epoch 1/3"),
     );
-    let full = d.path().join("full");
+    let full = t.join("full");
     let tmp = full.join("checkpoint.safetensors.tmp");
     std::os::unix::fs::symlink("/dev/full", &tmp).unwrap();
-    let saved = std::fs::read(full.join("checkpoint.safetensors")).unwrap();
+    std::fs::copy(full.join("checkpoint.safetensors"), t.join("saved")).unwrap();
     std::io::Read::read_to_string(&mut err, &mut log).unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(1), "{log}");
-    for needle in [
-        "checkpoint.safetensors.tmp",
-        "write failed",
-        "No space left on device",
-    ] {
-        assert!(log.contains(needle), "stderr lacks `{needle}`: {log}");
-    }
-    assert_eq!(
-        std::fs::read(full.join("checkpoint.safetensors")).unwrap(),
-        saved
-    );
-    let ck = Checkpoint::load(&full.join("checkpoint.safetensors")).unwrap();
-    let meta: serde_json::Value = serde_json::from_str(&ck.meta).unwrap();
-    assert_eq!(meta["step"], 64, "the first epoch's checkpoint");
-
+    std::fs::write(t.join("err"), &log).unwrap();
+    std::fs::write(t.join("rc"), format!("{}", status.code().unwrap_or(-1))).unwrap();
     // The failed write removed its temporary file (here the link to /dev/full): space again.
     assert!(
         std::fs::symlink_metadata(&tmp).is_err(),
         "the temporary file is left"
     );
-    let resumed = ok(&lrate(
-        d.path(),
-        &["train", "--resume", "--out", "full", "--no-progress"],
-    ));
-    assert_eq!(resumed["epochs"], 3);
-    let whole = three("whole");
-    ok(&lrate(
-        d.path(),
-        &whole.iter().map(String::as_str).collect::<Vec<_>>(),
-    ));
-    assert_same_run(&step_rows(&d.path().join("whole")), &step_rows(&full));
+    stopped_cleanly_and_resumes(
+        t,
+        "full",
+        &[
+            "checkpoint.safetensors.tmp",
+            "write failed",
+            "No space left on device",
+        ],
+        "9",
+    );
 }
 
 /// Runs `script` with `sh` in a private mount namespace (`unshare -r -m`: a user namespace
@@ -586,9 +547,10 @@ until grep -q '^epoch 1/3' "$T/err"; do
 done
 "#;
 
-/// After a run stopped by a write failure: exit code 1 with `needles` in its stderr, the
-/// first epoch's checkpoint (`saved`, copied when the failure began) intact and loadable
-/// in `run`, and `--resume` there finishing exactly the uninterrupted run.
+/// After a run stopped by a write failure (its stderr in `t/err`, its exit code in `t/rc`):
+/// exit code 1 with `needles` in its stderr, the first epoch's checkpoint (`t/saved`, copied
+/// when the failure began) intact and loadable in `run`, and `--resume` there finishing
+/// exactly the uninterrupted run.
 #[cfg(target_os = "linux")]
 fn stopped_cleanly_and_resumes(t: &Path, run: &str, needles: &[&str], seed: &str) {
     use lrate::checkpoint::Checkpoint;

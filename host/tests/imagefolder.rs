@@ -3,32 +3,15 @@
 //! `lrate predict` on held-out files, `lrate model`'s table, and the bad inputs.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn lrate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lrate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("cannot run the lrate binary")
-}
+mod common;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{fails, lrate, stderr};
 
 fn ok(o: &Output) -> String {
     assert!(o.status.success(), "lrate failed: {}", stderr(o));
     String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn fails(o: &Output, needles: &[&str]) {
-    let e = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "expected exit 1: {e}");
-    assert!(!e.contains("panicked"), "panic instead of an error: {e}");
-    for n in needles {
-        assert!(e.contains(n), "stderr lacks `{n}`: {e}");
-    }
 }
 
 const CLASSES: [&str; 3] = ["circle", "cross", "square"];

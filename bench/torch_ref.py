@@ -1,6 +1,6 @@
 """PyTorch reference for bench/train_speed.sh: the same nets, optimizer, batch and threads as lrate.
 
-Prints one JSON line per model: {"impl": "pytorch", "model", "img_per_s", "steps", "batch", "threads", "peak_rss_mb"}.
+Prints one JSON line per model: {"impl": "pytorch", "model", "img_per_s", "eval_img_per_s", "steps", "batch", "threads", "peak_rss_mb"}.
 Run one model per process so that peak RSS is per model.
 """
 import argparse
@@ -84,9 +84,20 @@ def main():
         step()
     dt = time.perf_counter() - t0
     cpu = time.process_time() - c0
+    # Evaluation-mode throughput, as lrate's speed example measures it: BN running statistics,
+    # no autograd, ceil(steps / 3) forward passes of the batch.
+    net.eval()
+    eval_reps = max(1, -(-a.steps // 3))
+    with torch.no_grad():
+        net(x)
+        t1 = time.perf_counter()
+        for _ in range(eval_reps):
+            net(x)
+        eval_dt = time.perf_counter() - t1
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print(json.dumps({
         "impl": "pytorch", "model": a.model, "img_per_s": a.batch * a.steps / dt,
+        "eval_img_per_s": a.batch * eval_reps / eval_dt,
         "steps": a.steps, "batch": a.batch, "threads": a.threads, "peak_rss_mb": rss_mb, "cpu_per_wall": cpu / dt,
         "torch": torch.__version__,
     }))

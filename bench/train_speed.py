@@ -71,7 +71,8 @@ def parse_speed(out):
     return {"img_per_s": number("img_per_s"), "cpu_per_wall": number("cpu/wall"),
             "img_per_cpu_s": number("img_per_cpu_s"), "eval_img_per_s": number("eval_img_per_s"),
             "self_peak_rss_mib": number("peak_rss"), "kernels": f.get("kernels"),
-            "threads": number("threads"), "line": line}
+            "threads": number("threads"), "isa": f.get("isa"),
+            "train_gflop_per_img": number("train_gflop_per_img"), "line": line}
 
 
 def parse_torch(out):
@@ -81,6 +82,7 @@ def parse_torch(out):
         sys.exit(f"train_speed: no JSON line in bench/torch_ref.py's output:\n{out}")
     j = json.loads(line)
     return {"img_per_s": j["img_per_s"], "cpu_per_wall": j.get("cpu_per_wall"),
+            "eval_img_per_s": j.get("eval_img_per_s"),
             "self_peak_rss_mib": j.get("peak_rss_mb"), "torch": j.get("torch"),
             "threads": j.get("threads")}
 
@@ -100,6 +102,17 @@ def run_side(side, model, a):
     r["process_cpu_per_wall"] = m["cpu_s"] / m["wall_s"] if m["wall_s"] > 0 else None
     r["steps"] = steps
     return r
+
+
+def gemm_peak(a):
+    """The machine's GEMM peak with the gemm crate lrate uses: `speed --gemm-peak` (a 2048² f32
+    product on all threads, best of 5). Returns (GFLOP/s, ISA)."""
+    out, _ = measure([a.speed, "--gemm-peak"])
+    f = dict(re.findall(r"(\S+?)=(\S+)", out))
+    try:
+        return float(f["gemm_peak_gflops"]), f.get("isa")
+    except (KeyError, ValueError):
+        sys.exit(f"train_speed: no gemm_peak_gflops= in `speed --gemm-peak`'s output:\n{out}")
 
 
 def loadavg():
@@ -134,6 +147,18 @@ def summarise(model, reps):
         s[f"{side}_cpu_per_wall_mean"] = mean_sd([r[side]["cpu_per_wall"] for r in reps])[0]
     s["ratio_by_repeat"] = [r["ratio"] for r in reps]
     s["ratio_mean"], s["ratio_sd"] = mean_sd(s["ratio_by_repeat"])
+    s["rss_ratio_by_repeat"] = [r["lrate"]["peak_rss_mib"] / r["pytorch"]["peak_rss_mib"]
+                                for r in reps]
+    s["rss_ratio_mean"], s["rss_ratio_sd"] = mean_sd(s["rss_ratio_by_repeat"])
+    ev = [r["lrate"]["eval_img_per_s"] / r["pytorch"]["eval_img_per_s"] for r in reps
+          if r["lrate"].get("eval_img_per_s") and r["pytorch"].get("eval_img_per_s")]
+    s["eval_ratio_by_repeat"] = ev
+    s["eval_ratio_mean"], s["eval_ratio_sd"] = mean_sd(ev) if ev else (None, None)
+    for side in ("lrate", "pytorch"):
+        e = [r[side]["eval_img_per_s"] for r in reps if r[side].get("eval_img_per_s")]
+        s[f"{side}_eval_img_per_s_mean"], s[f"{side}_eval_img_per_s_sd"] = (
+            mean_sd(e) if e else (None, None))
+    s["train_gflop_per_img"] = reps[0]["lrate"].get("train_gflop_per_img")
     s["steps"] = reps[0]["lrate"]["steps"]
     return s
 
@@ -158,9 +183,28 @@ def write_md(path, doc):
         "(`bench/torch_ref.py`, the same nets). "
         f"{doc['repeats']} repeat(s) per model, each a pair of runs whose order alternates "
         "(lrate first in repeats 1, 3, …); every run is its own process.", "",
+        f"Instruction set the gemm crate dispatched to: **{doc['isa']}**. Machine GEMM peak, "
+        f"measured in the same invocation with the same gemm crate (`speed --gemm-peak`: "
+        f"2048² f32 on {doc['threads']} thread(s), best of 5, at the start and at the end; the "
+        f"larger): **{fmt(doc['gemm_peak_gflops'])} GFLOP/s** (start "
+        f"{fmt(doc['gemm_peak_by_run'][0])}, end {fmt(doc['gemm_peak_by_run'][1])}).", "",
+        "| model | ratio lrate/PyTorch img/s | peak RSS ratio | gemm fraction | "
+        "eval ratio lrate/PyTorch img/s | training GFLOP per image |",
+        "|---|---:|---:|---:|---:|---:|"]
+    for model, s in doc["models"].items():
+        L.append(f"| {model} | **{pm(s['ratio_mean'], s['ratio_sd'])}** | "
+                 f"{pm(s['rss_ratio_mean'], s['rss_ratio_sd'])} | "
+                 f"**{fmt(s['gemm_fraction'], '.2f')}** | "
+                 f"{pm(s['eval_ratio_mean'], s['eval_ratio_sd'])} | "
+                 f"{fmt(s['train_gflop_per_img'], '.3f')} |")
+    L += ["", "gemm fraction: lrate's training FLOP rate (mean img/s × training GFLOP per image, "
+          "3 × the forward FLOPs of `lrate model`) over the GEMM peak. Winograd convolutions do "
+          "fewer multiplies than the direct FLOP count, so the fraction is of the rate a direct "
+          "convolution would need to match lrate's speed.", "",
         "| model | lrate img/s | PyTorch img/s | ratio per repeat | ratio mean ± sd | "
-        "lrate peak RSS | PyTorch peak RSS | CPU/wall lrate · PyTorch |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        "lrate peak RSS | PyTorch peak RSS | CPU/wall lrate · PyTorch | eval img/s lrate · "
+        "PyTorch |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for model, s in doc["models"].items():
         L.append(f"| {model} | {pm(s['lrate_img_per_s_mean'], s['lrate_img_per_s_sd'], '.0f')} | "
                  f"{pm(s['pytorch_img_per_s_mean'], s['pytorch_img_per_s_sd'], '.0f')} | "
@@ -169,7 +213,9 @@ def write_md(path, doc):
                  f"{span([s['lrate_peak_rss_mib_min'], s['lrate_peak_rss_mib_max']])} MiB | "
                  f"{span([s['pytorch_peak_rss_mib_min'], s['pytorch_peak_rss_mib_max']])} MiB | "
                  f"{fmt(s['lrate_cpu_per_wall_mean'], '.2f')} · "
-                 f"{fmt(s['pytorch_cpu_per_wall_mean'], '.2f')} |")
+                 f"{fmt(s['pytorch_cpu_per_wall_mean'], '.2f')} | "
+                 f"{fmt(s['lrate_eval_img_per_s_mean'], '.0f')} · "
+                 f"{fmt(s['pytorch_eval_img_per_s_mean'], '.0f')} |")
     imp = doc["import_torch_peak_rss_mib"]
     L += ["", "img/s: mean ± sample sd over the repeats; ratio: lrate img/s / PyTorch img/s of the "
           "same repeat. Peak RSS: the whole process (wait4), PyTorch's including its libraries: "
@@ -212,6 +258,9 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--models", default="cnn-s resnet9")
     ap.add_argument("--report-dir", default=os.path.join(ROOT, "docs", "results"))
+    ap.add_argument("--isa", default=None,
+                    help="the instruction set gemm must dispatch to (e.g. avx2+fma); refused otherwise")
+    ap.add_argument("--report-name", default="train_speed", help="report file name, no extension")
     ap.add_argument("--draft", action="store_true", help="the tree is dirty: mark the report DRAFT")
     ap.add_argument("--command", default="bash bench/train_speed.sh", help="recorded as is")
     a = ap.parse_args(argv)
@@ -223,6 +272,12 @@ def main(argv=None):
     started = loadavg()
     print(f"machine: {provenance.nproc()} cores, {provenance.cpu_model()}, threads={a.threads} "
           f"batch={a.batch}")
+    peak0, isa = gemm_peak(a)
+    if a.isa and isa != a.isa:
+        sys.exit(f"train_speed: the speed example dispatches gemm to {isa}, not {a.isa}")
+    print(f"CPU model: {provenance.cpu_model()}")
+    print(f"ISA dispatched (gemm crate): {isa}")
+    print(f"gemm peak (start): {peak0:.1f} GFLOP/s (2048² f32, {a.threads} thread(s), best of 5)")
     print(f"{'model':<8} {'impl':<8} {'img/s':>12} {'peak_MiB':>12} {'cpu/wall':>10}")
     results, torch_versions, kernels = {}, set(), set()
     for model in models:
@@ -240,14 +295,29 @@ def main(argv=None):
                 print(f"{model:<8} {side:<8} {x['img_per_s']:>12.1f} {x['peak_rss_mib']:>12.0f} "
                       f"{fmt(x['cpu_per_wall'], '.2f'):>10}"
                       + ("   (RSS: whole process)" if side == "pytorch" else ""))
-            print(f"{model} ratio lrate/pytorch img/s = {r['ratio']:.2f}; peak RSS ratio = "
-                  f"{r['lrate']['peak_rss_mib'] / r['pytorch']['peak_rss_mib']:.2f} "
-                  f"(repeat {i + 1}, {order[0]} first)")
+            if r["lrate"].get("isa") != isa:
+                sys.exit(f"train_speed: the training run dispatched to {r['lrate'].get('isa')}, "
+                         f"the GEMM peak to {isa}")
+            ev = (r["lrate"].get("eval_img_per_s") or 0) / (r["pytorch"].get("eval_img_per_s") or 1)
+            print(f"{model} repeat {i + 1} ({order[0]} first): img/s ratio {r['ratio']:.2f}, "
+                  f"peak RSS ratio {r['lrate']['peak_rss_mib'] / r['pytorch']['peak_rss_mib']:.2f}, "
+                  f"eval img/s ratio {ev:.2f}")
             reps.append(r)
         results[model] = summarise(model, reps)
+    peak1, _ = gemm_peak(a)
+    peak = max(peak0, peak1)
+    print(f"gemm peak (end): {peak1:.1f} GFLOP/s; used: {peak:.1f} GFLOP/s")
+    for model in models:
         s = results[model]
-        print(f"{model} ratio over {a.repeats} repeat(s): {pm(s['ratio_mean'], s['ratio_sd'])} "
-              f"(per repeat {' '.join(f'{x:.2f}' for x in s['ratio_by_repeat'])})")
+        g = s["train_gflop_per_img"]
+        s["gemm_fraction"] = s["lrate_img_per_s_mean"] * g / peak if g else None
+        print(f"{model} ratio lrate/pytorch img/s = {pm(s['ratio_mean'], s['ratio_sd'])}; "
+              f"peak RSS ratio = {fmt(s['rss_ratio_mean'], '.2f')}; "
+              f"gemm fraction = {fmt(s['gemm_fraction'], '.2f')}")
+        print(f"{model} eval ratio lrate/pytorch img/s = "
+              f"{pm(s['eval_ratio_mean'], s['eval_ratio_sd'])} (per repeat "
+              f"{' '.join(f'{x:.2f}' for x in s['ratio_by_repeat'])} train, "
+              f"{' '.join(f'{x:.2f}' for x in s['eval_ratio_by_repeat'])} eval)")
     imports = [measure([a.python, "-c", "import torch"])[1]["peak_rss_mib"]
                for _ in range(a.repeats)]
     bare = measure([a.python, "-c", "pass"])[1]["peak_rss_mib"]
@@ -261,13 +331,15 @@ def main(argv=None):
            "threads": a.threads, "batch": a.batch, "warmup": a.warmup, "repeats": a.repeats,
            "steps": {m: results[m]["steps"] for m in models}, "torch": torch_version,
            "lrate_kernels": ", ".join(sorted(k for k in kernels if k)) or "unknown",
-           "models": results, "import_torch_peak_rss_mib": imports,
+           "models": results, "import_torch_peak_rss_mib": imports, "isa": isa,
+           "gemm_peak_gflops": peak, "gemm_peak_by_run": [peak0, peak1],
            "python_bare_peak_rss_mib": bare, "loadavg_at_start": started,
            "loadavg_at_end": loadavg(), "provenance": prov}
     os.makedirs(a.report_dir, exist_ok=True)
-    write_json(os.path.join(a.report_dir, "train_speed.json"), doc)
-    write_md(os.path.join(a.report_dir, "train_speed.md"), doc)
-    print(f"wrote {a.report_dir}/train_speed.md and train_speed.json")
+    base = os.path.join(a.report_dir, a.report_name)
+    write_json(base + ".json", doc)
+    write_md(base + ".md", doc)
+    print(f"wrote {base}.md and {base}.json")
     return 0
 
 

@@ -7,10 +7,14 @@
 #   REPORT_DIR=/tmp/speed SPEED=target/release/examples/speed bash bench/train_speed.sh
 #
 # Same nets, same optimizer (SGD, Nesterov momentum 0.9, weight decay 5e-4), same batch, same
-# input shape and the same thread count for both. Per model, REPEATS pairs of runs (lrate's
+# input shape and the same thread count for both. Prints the CPU model, the instruction set the
+# gemm crate dispatched to and the machine's GEMM peak (`speed --gemm-peak`, the same gemm
+# crate, 2048² f32, at the start and the end). Per model, REPEATS pairs of runs (lrate's
 # `speed` example, bench/torch_ref.py), their order alternating; prints img/s, the
-# lrate/PyTorch ratio, peak RSS and CPU/wall (cores busy) of every run, and the ratio's mean ±
-# sd; then the peak RSS of a Python process that only imports torch. The measuring and the
+# lrate/PyTorch ratio, peak RSS, CPU/wall (cores busy) and evaluation img/s of every run, then
+#   MODEL ratio lrate/pytorch img/s = X ± sd; peak RSS ratio = Y; gemm fraction = Z
+# (Z: lrate's training FLOP rate over the GEMM peak) and the evaluation ratio; then the peak
+# RSS of a Python process that only imports torch. The measuring and the
 # report are bench/train_speed.py (Python stdlib). A benchmark, not a test: compare the ratios
 # of one invocation; a shared machine is noisy (the report records the load average).
 #
@@ -26,13 +30,17 @@
 #   BATCH         mini-batch size (default 128)
 #   STEPS         timed steps of cnn-s (default 50); RESNET_STEPS those of resnet9 (default 4)
 #   WARMUP        untimed steps before them (default 2)
-#   REPEATS       pairs of runs per model (default 3)
+#   REPEATS       pairs of runs per model (default 5)
 #   MODELS        models (default "cnn-s resnet9")
 #   REPORT_DIR    report directory (default docs/results; tests: REPORT_DIR=/tmp/...)
 #   SPEED         lrate's speed example (default: build it with
 #                 `cargo build -q --release -p lrate --example speed`)
 #   VENV          the virtualenv with torch (default target/bench-venv)
 #   TORCH_PIN     the PyTorch major.minor to use (default 2.15)
+#   ISA           avx2: build the speed example without lrate's `avx512` feature (into
+#                 target/isa-avx2), so gemm dispatches to AVX2 + FMA even on an AVX-512 CPU, and
+#                 check that it did; the report is REPORT_DIR/train_speed_avx2.{md,json}.
+#                 Default: the normal build, gemm's run-time choice (AVX-512 where present).
 #   DRAFT         1: run on a working tree with uncommitted changes, the report marked DRAFT
 set -euo pipefail
 main() {
@@ -40,7 +48,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 # The command as invoked (settings given by environment variables first, paths hidden).
 COMMAND=""
-for v in THREADS BATCH STEPS RESNET_STEPS WARMUP REPEATS MODELS TORCH_PIN DRAFT; do
+for v in THREADS BATCH STEPS RESNET_STEPS WARMUP REPEATS MODELS TORCH_PIN ISA DRAFT; do
   if [ -n "${!v+x}" ]; then COMMAND+="$v=$(printf '%q' "${!v}") "; fi
 done
 for v in REPORT_DIR SPEED VENV; do
@@ -53,7 +61,7 @@ BATCH=${BATCH:-128}
 STEPS=${STEPS:-50}
 RESNET_STEPS=${RESNET_STEPS:-4}
 WARMUP=${WARMUP:-2}
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-5}
 MODELS=${MODELS:-cnn-s resnet9}
 REPORT_DIR=${REPORT_DIR:-docs/results}
 VENV=${VENV:-target/bench-venv}
@@ -77,9 +85,22 @@ if [ "$(echo "$found" | sed -n 's/^\([0-9]*\.[0-9]*\).*/\1/p')" != "$TORCH_PIN" 
   esac
 fi
 
+ISA=${ISA:-}
+isa_args=(--report-name train_speed)
+case "$ISA" in
+  "") ;;
+  avx2) isa_args=(--isa avx2+fma --report-name train_speed_avx2) ;;
+  *) echo "train_speed.sh: ISA must be empty or avx2 (got '$ISA')" >&2; exit 2 ;;
+esac
 if [ -z "${SPEED:-}" ]; then
-  cargo build -q --release -p lrate --example speed
-  SPEED="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/speed"
+  if [ "$ISA" = avx2 ]; then
+    CARGO_TARGET_DIR="$ROOT/target/isa-avx2" cargo build -q --release -p lrate --example speed \
+      --no-default-features
+    SPEED="$ROOT/target/isa-avx2/release/examples/speed"
+  else
+    cargo build -q --release -p lrate --example speed
+    SPEED="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/speed"
+  fi
 fi
 [ -x "$SPEED" ] || { echo "train_speed.sh: speed example '$SPEED' not found" >&2; exit 2; }
 export RAYON_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
@@ -89,6 +110,6 @@ draft=()
 python3 bench/train_speed.py --speed "$SPEED" --python "$VENV/bin/python" --threads "$THREADS" \
   --batch "$BATCH" --steps "$STEPS" --resnet-steps "$RESNET_STEPS" --warmup "$WARMUP" \
   --repeats "$REPEATS" --models "$MODELS" --report-dir "$REPORT_DIR" --command "$COMMAND" \
-  ${draft[@]+"${draft[@]}"}
+  "${isa_args[@]}" ${draft[@]+"${draft[@]}"}
 }
 main "$@"

@@ -4,8 +4,15 @@
 //! [--input CxHxW] [--batch 128] [--steps 30] [--warmup 3] [--portable]`
 //!
 //! Trains on random data of the model's usual input shape (cnn-s/mlp and model files:
-//! 1×28×28, resnet9: 3×32×32; `--input` sets another) with SGD (Nesterov, momentum 0.9, weight decay 5e-4) and prints img/s, the ratio of
-//! CPU time to wall time (how many cores were busy) and the peak RSS.
+//! 1×28×28, resnet9: 3×32×32; `--input` sets another) with SGD (Nesterov, momentum 0.9, weight
+//! decay 5e-4) and prints img/s, the ratio of CPU time to wall time (how many cores were busy),
+//! the peak RSS, the evaluation img/s, the instruction set the `gemm` crate dispatched to and
+//! the training cost per image (`train_gflop_per_img`: 3 × the forward FLOPs of `lrate model`,
+//! for the forward pass, `∂L/∂x` and `∂L/∂w`).
+//!
+//! `speed --gemm-peak [--n 2048] [--reps 5]` instead measures the machine's GEMM peak with the
+//! same `gemm` crate: an `n × n` f32 product on all rayon threads (`RAYON_NUM_THREADS`), best of
+//! `reps`, printed as `gemm_peak_gflops=…`.
 
 use std::time::Instant;
 
@@ -28,6 +35,68 @@ fn peak_rss_mib() -> Option<f64> {
     Some(line.split_whitespace().nth(1)?.parse::<f64>().ok()? / 1024.0)
 }
 
+/// The kernel family the `gemm` crate picks at run time (its `init_gemm_fn`): AVX-512 when the
+/// CPU has it and lrate was built with the `avx512` feature, else AVX2 + FMA, else scalar.
+fn gemm_isa() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if cfg!(feature = "avx512") && std::arch::is_x86_feature_detected!("avx512f") {
+            return "avx512f";
+        }
+        if std::arch::is_x86_feature_detected!("fma") {
+            return "avx2+fma";
+        }
+        "scalar"
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "neon"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "scalar"
+    }
+}
+
+/// Best-of-`reps` GFLOP/s of an `n × n × n` f32 GEMM (`2n³` FLOPs) on all rayon threads.
+fn gemm_peak(n: usize, reps: usize) -> f64 {
+    let a: Vec<f32> = (0..n * n).map(|i| (i % 7) as f32 * 0.25 - 0.75).collect();
+    let b: Vec<f32> = (0..n * n).map(|i| (i % 5) as f32 * 0.5 - 1.0).collect();
+    let mut c = vec![0f32; n * n];
+    let threads = rayon::current_num_threads();
+    let mut best = f64::INFINITY;
+    for _ in 0..reps + 1 {
+        let t = Instant::now();
+        // SAFETY: a, b and c are dense row-major n × n buffers; c does not alias a or b.
+        unsafe {
+            gemm::gemm(
+                n,
+                n,
+                n,
+                c.as_mut_ptr(),
+                1,
+                n as isize,
+                false,
+                a.as_ptr(),
+                1,
+                n as isize,
+                b.as_ptr(),
+                1,
+                n as isize,
+                0.0,
+                1.0,
+                false,
+                false,
+                false,
+                gemm::Parallelism::Rayon(threads),
+            );
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    std::hint::black_box(&c);
+    2.0 * (n as f64).powi(3) / best / 1e9
+}
+
 fn main() {
     lrate::allocator::tune();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -37,6 +106,17 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .cloned()
     };
+    if args.iter().any(|a| a == "--gemm-peak") {
+        let n = get("--n").and_then(|v| v.parse().ok()).unwrap_or(2048);
+        let reps = get("--reps").and_then(|v| v.parse().ok()).unwrap_or(5);
+        let gflops = gemm_peak(n, reps);
+        println!(
+            "gemm_peak_gflops={gflops:.1} isa={} n={n} threads={}",
+            gemm_isa(),
+            rayon::current_num_threads()
+        );
+        return;
+    }
     let kind = match ModelDef::resolve(&get("--model").unwrap_or_else(|| "cnn-s".into())) {
         Ok(k) => k,
         Err(e) => {
@@ -62,6 +142,13 @@ fn main() {
         None => (1, 28, 28),
     };
     let per = input.0 * input.1 * input.2;
+    let train_gflop = match lrate::nn::summary::rows(kind.spec(), input, 10) {
+        Ok((_, _, flops)) => 3.0 * flops as f64 / 1e9,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
 
     let dev = Cpu::default();
     let mut model = match Model::try_new(kind.clone(), input, 10, 0, &dev) {
@@ -115,9 +202,10 @@ fn main() {
     let eval_ips = (eval_reps * batch) as f64 / t1.elapsed().as_secs_f64();
     let rss = peak_rss_mib().map_or("n/a".into(), |m| format!("{m:.0} MiB"));
     println!(
-        "model={kind} kernels={} batch={batch} steps={steps} threads={} img_per_s={:.1} img_per_cpu_s={per_cpu_s} cpu/wall={cpu} peak_rss={rss} last_loss={loss:.4} eval_img_per_s={eval_ips:.1}",
+        "model={kind} kernels={} batch={batch} steps={steps} threads={} img_per_s={:.1} img_per_cpu_s={per_cpu_s} cpu/wall={cpu} peak_rss={rss} last_loss={loss:.4} eval_img_per_s={eval_ips:.1} isa={} train_gflop_per_img={train_gflop:.4}",
         if portable { "portable" } else { "native" },
         rayon::current_num_threads(),
         (steps * batch) as f64 / wall,
+        gemm_isa(),
     );
 }

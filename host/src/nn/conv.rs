@@ -5,7 +5,9 @@
 //! bias=False)`).
 //!
 //! Two implementations:
-//! - [`conv2d_cpu`]: native im2col + GEMM (the `gemm` crate dfdx itself uses), parallel over the
+//! - [`conv2d_cpu`]: native; 3×3 kernels with padding 1 and at least 16 channels on both sides
+//!   use Winograd F(2×2, 3×3) ([`super::winograd`]), every other shape im2col + GEMM (the
+//!   `gemm` crate dfdx itself uses), parallel over the
 //!   batch with rayon; the backward pass (`dW = Σ_b dY_b · colsᵀ`, `dX = col2im(Wᵀ · dY_b)`) is
 //!   registered with [`Tape::add_backward_op`].
 //! - [`conv2d_generic`]: stable dfdx ops only (`gather` im2col on a `(C·H·W + 1, B)` layout whose
@@ -220,6 +222,9 @@ pub(crate) fn conv_forward_kernel(
     let p = oh * ow;
     let ckk = s.cin * s.k * s.k;
     let chw = s.cin * h * w;
+    if super::winograd::applies(s) {
+        return super::winograd::forward(x, wt, s, b, h, w);
+    }
     let mut out = vec![0f32; b * s.cout * p];
     if b == 0 || p == 0 || s.cout == 0 {
         return out;
@@ -284,6 +289,12 @@ pub(crate) fn conv_backward_kernel(
     let direct = s.k == 1 && s.pad == 0;
     if b == 0 || p == 0 {
         return vec![0f32; s.cout * ckk];
+    }
+    if super::winograd::applies(s) {
+        if let Some(gx) = gx {
+            super::winograd::data_grad(gy, wt, s, b, h, w, gx);
+        }
+        return super::winograd::weight_grad(x, gy, s, b, h, w);
     }
     let g = group_size(s, b, p);
     // dW = Σ_b dY_b (C_out × P) · cols_bᵀ (P × C_in·k²): partial sums over a fixed split of the

@@ -37,6 +37,7 @@ pub mod summary;
 pub(crate) mod tape;
 #[cfg(test)]
 mod testutil;
+pub mod winograd;
 
 pub use batchnorm::BatchStats;
 pub use conv::ConvSpec;

@@ -4,7 +4,8 @@ library only: the time a user waits, from starting the process to the test accur
 the target, for lrate's whole workflow against PyTorch's.
 
 - lrate: `lrate train --data DATA --model cnn-s --max-lr auto --epochs EPOCHS` (its range
-  test, then 1cycle at the pick; SGD Nesterov momentum 0.9, weight decay 5e-4, batch 128).
+  test, 3 sweeps of NUM_IT batches, then 1cycle at the pick; SGD Nesterov momentum 0.9,
+  weight decay 5e-4, batch 128).
 - PyTorch: bench/tta_torch.py (torch-lr-finder, then `OneCycleLR` at its suggestion; the same
   net, optimizer, batch, threads and epochs).
 
@@ -77,7 +78,7 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--num-it", type=int, default=100)
     ap.add_argument("--target", type=float, default=91.0)
-    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--report-dir", default=os.path.join(ROOT, "docs", "results"))
     ap.add_argument("--command", default="bash bench/time_to_accuracy.sh")
     ap.add_argument("--draft", action="store_true")
@@ -145,8 +146,9 @@ def main(argv=None):
         "`bench/tta_torch.py`); do not edit by hand, rerun the command below.", "",
         f"Fashion-MNIST (`{a.data.split(':')[0]}`, 60 000 training / 10 000 test images), cnn-s, "
         f"batch {a.batch}, SGD (Nesterov momentum 0.9, weight decay 5e-4), {a.epochs} epochs, "
-        f"{a.threads} thread(s) on both sides. lrate: `lrate train --max-lr auto` (its range test "
-        f"of {a.num_it} batches, then 1cycle at the pick). PyTorch: torch-lr-finder "
+        f"{a.threads} thread(s) on both sides. lrate: `lrate train --max-lr auto` (its range test: "
+        f"3 sweeps of {a.num_it} batches, the auto pick's default, then 1cycle at the pick). "
+        "PyTorch: torch-lr-finder "
         f"(`range_test(end_lr=10, num_iter={a.num_it})`, its steepest-gradient suggestion), then "
         "`OneCycleLR` at the suggestion with its defaults. The time is from the start of the "
         f"process to the first epoch whose test accuracy is ≥ {a.target:g} % (evaluation "

@@ -24,7 +24,7 @@
 #               Debian's dataset-fashion-mnist; as bench/superconvergence.sh)
 #   THREADS     threads of both sides (default: nproc)
 #   EPOCHS      1cycle length in epochs (default 3); TARGET test accuracy in % (default 91.0)
-#   ROUNDS      runs of each side (default 2)
+#   ROUNDS      runs of each side (default 3)
 #   NUM_IT      range-test batches of both sides (default 100, both tools' default)
 #   REPORT_DIR  report directory (default docs/results)
 #   LRATE       the lrate binary (default: `cargo build --release -p lrate`)
@@ -48,7 +48,7 @@ DATA=${DATA:-fashion-mnist:/usr/share/datasets/fashion-mnist}
 THREADS=${THREADS:-$(nproc)}
 EPOCHS=${EPOCHS:-3}
 TARGET=${TARGET:-91.0}
-ROUNDS=${ROUNDS:-2}
+ROUNDS=${ROUNDS:-3}
 NUM_IT=${NUM_IT:-100}
 REPORT_DIR=${REPORT_DIR:-docs/results}
 VENV=${VENV:-target/bench-venv}

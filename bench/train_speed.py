@@ -183,7 +183,9 @@ def write_md(path, doc):
         "(`bench/torch_ref.py`, the same nets). "
         f"{doc['repeats']} repeat(s) per model, each a pair of runs whose order alternates "
         "(lrate first in repeats 1, 3, …); every run is its own process.", "",
-        f"Instruction set the gemm crate dispatched to: **{doc['isa']}**. Machine GEMM peak, "
+        f"Instruction set the gemm crate dispatched to: **{doc['isa']}**"
+        + (f" (PyTorch held to it too: {doc['torch_isa_env']})" if doc.get("torch_isa_env")
+           else "") + ". Machine GEMM peak, "
         f"measured in the same invocation with the same gemm crate (`speed --gemm-peak`: "
         f"2048² f32 on {doc['threads']} thread(s), best of 5, at the start and at the end; the "
         f"larger): **{fmt(doc['gemm_peak_gflops'])} GFLOP/s** (start "
@@ -332,6 +334,9 @@ def main(argv=None):
            "steps": {m: results[m]["steps"] for m in models}, "torch": torch_version,
            "lrate_kernels": ", ".join(sorted(k for k in kernels if k)) or "unknown",
            "models": results, "import_torch_peak_rss_mib": imports, "isa": isa,
+           "torch_isa_env": " ".join(f"{k}={os.environ[k]}" for k in
+                                     ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA")
+                                     if os.environ.get(k)),
            "gemm_peak_gflops": peak, "gemm_peak_by_run": [peak0, peak1],
            "python_bare_peak_rss_mib": bare, "loadavg_at_start": started,
            "loadavg_at_end": loadavg(), "provenance": prov}

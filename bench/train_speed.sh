@@ -39,7 +39,8 @@
 #   TORCH_PIN     the PyTorch major.minor to use (default 2.15)
 #   ISA           avx2: build the speed example without lrate's `avx512` feature (into
 #                 target/isa-avx2), so gemm dispatches to AVX2 + FMA even on an AVX-512 CPU, and
-#                 check that it did; the report is REPORT_DIR/train_speed_avx2.{md,json}.
+#                 check that it did; PyTorch is held to AVX2 as well (ATEN_CPU_CAPABILITY=avx2,
+#                 ONEDNN_MAX_CPU_ISA=AVX2); the report is REPORT_DIR/train_speed_avx2.{md,json}.
 #                 Default: the normal build, gemm's run-time choice (AVX-512 where present).
 #   DRAFT         1: run on a working tree with uncommitted changes, the report marked DRAFT
 set -euo pipefail
@@ -89,7 +90,10 @@ ISA=${ISA:-}
 isa_args=(--report-name train_speed)
 case "$ISA" in
   "") ;;
-  avx2) isa_args=(--isa avx2+fma --report-name train_speed_avx2) ;;
+  avx2)
+    isa_args=(--isa avx2+fma --report-name train_speed_avx2)
+    # PyTorch held to AVX2 too, as on a CPU without AVX-512: ATen's kernels and oneDNN's.
+    export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 ;;
   *) echo "train_speed.sh: ISA must be empty or avx2 (got '$ISA')" >&2; exit 2 ;;
 esac
 if [ -z "${SPEED:-}" ]; then

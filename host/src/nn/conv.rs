@@ -570,8 +570,9 @@ mod tests {
     }
 
     /// (spec, batch, H, W). The batch of 19 exercises several images per GEMM in the weight
-    /// gradient (8 batch slices of up to 3 images) and a short last group.
-    const SPECS: [(ConvSpec, usize, usize, usize); 6] = [
+    /// gradient (8 batch slices of up to 3 images) and a short last group; the 16-channel
+    /// spec takes the Winograd path of the native kernels (odd width, a 5-wide tile row).
+    const SPECS: [(ConvSpec, usize, usize, usize); 7] = [
         (
             ConvSpec {
                 cin: 2,
@@ -637,6 +638,17 @@ mod tests {
             19,
             3,
             2,
+        ),
+        (
+            ConvSpec {
+                cin: 16,
+                cout: 16,
+                k: 3,
+                pad: 1,
+            },
+            2,
+            3,
+            5,
         ),
     ];
 

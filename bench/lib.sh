@@ -7,8 +7,23 @@
 #                           and the run's JSON summary line becomes DIR/result.json with its wall
 #                           time ("status": "ok", or "diverged" with the error line); a failure is
 #                           logged and counted in FAILED; Ctrl-C (exit 130) stops the script.
+#   bench_command SCRIPT "SHOWN" "HIDDEN"
+#                           prints the command as invoked, for a report: each variable of SHOWN
+#                           that is set as VAR=value, each of HIDDEN that is set as VAR=...
+#                           (paths), then `bash bench/SCRIPT`
 
 log() { echo "[$(date -u +%H:%M:%S)] $*" >&2; }
+
+bench_command() {
+  local v out=""
+  for v in $2; do
+    if [ -n "${!v+x}" ]; then out+="$v=$(printf '%q' "${!v}") "; fi
+  done
+  for v in $3; do
+    if [ -n "${!v+x}" ]; then out+="$v=... "; fi
+  done
+  printf '%sbash bench/%s' "$out" "$1"
+}
 
 bench_lrate() {
   if [ -z "${LRATE:-}" ]; then

@@ -34,15 +34,11 @@
 set -euo pipefail
 main() {
 cd "$(dirname "$0")/.."
-ROOT=$(pwd)
-COMMAND=""
-for v in DATA THREADS EPOCHS TARGET ROUNDS NUM_IT TORCH_PIN TORCH_LR_FINDER_PIN DRAFT; do
-  if [ -n "${!v+x}" ]; then COMMAND+="$v=$(printf '%q' "${!v}") "; fi
-done
-for v in REPORT_DIR LRATE VENV; do
-  if [ -n "${!v+x}" ]; then COMMAND+="$v=... "; fi
-done
-COMMAND+="bash bench/time_to_accuracy.sh"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+COMMAND=$(bench_command time_to_accuracy.sh \
+  "DATA THREADS EPOCHS TARGET ROUNDS NUM_IT TORCH_PIN TORCH_LR_FINDER_PIN DRAFT" \
+  "REPORT_DIR LRATE VENV")
 
 DATA=${DATA:-fashion-mnist:/usr/share/datasets/fashion-mnist}
 THREADS=${THREADS:-$(nproc)}
@@ -70,11 +66,7 @@ if ! have_torch; then
   "$VENV/bin/pip" install -q "torch==$TORCH_PIN.*" "torch-lr-finder==$TORCH_LR_FINDER_PIN" numpy matplotlib
   have_torch || { echo "time_to_accuracy.sh: torch $TORCH_PIN with torch-lr-finder could not be installed into $VENV" >&2; exit 2; }
 fi
-if [ -z "${LRATE:-}" ]; then
-  cargo build -q --release -p lrate
-  LRATE="${CARGO_TARGET_DIR:-$ROOT/target}/release/lrate"
-fi
-[ -x "$LRATE" ] || { echo "time_to_accuracy.sh: lrate binary '$LRATE' not found" >&2; exit 2; }
+bench_lrate time_to_accuracy.sh
 
 draft=()
 [ "$TREE" = draft ] && draft=(--draft)

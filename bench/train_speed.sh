@@ -48,14 +48,11 @@ main() {
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 # The command as invoked (settings given by environment variables first, paths hidden).
-COMMAND=""
-for v in THREADS BATCH STEPS RESNET_STEPS WARMUP REPEATS MODELS TORCH_PIN ISA DRAFT; do
-  if [ -n "${!v+x}" ]; then COMMAND+="$v=$(printf '%q' "${!v}") "; fi
-done
-for v in REPORT_DIR SPEED VENV; do
-  if [ -n "${!v+x}" ]; then COMMAND+="$v=... "; fi
-done
-COMMAND+="bash bench/train_speed.sh"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+COMMAND=$(bench_command train_speed.sh \
+  "THREADS BATCH STEPS RESNET_STEPS WARMUP REPEATS MODELS TORCH_PIN ISA DRAFT" \
+  "REPORT_DIR SPEED VENV")
 
 THREADS=${THREADS:-$(nproc)}
 BATCH=${BATCH:-128}

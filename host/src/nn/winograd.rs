@@ -128,6 +128,14 @@ fn rotated(xi: usize) -> usize {
     PI[xi / 4] * 4 + PI[xi % 4]
 }
 
+/// `buf` as four consecutive pieces of `n` elements each (the last one takes the rest).
+fn quarters(buf: &mut [f32], n: usize) -> [&mut [f32]; 4] {
+    let (a, rest) = buf.split_at_mut(n);
+    let (b, rest) = rest.split_at_mut(n);
+    let (c, d) = rest.split_at_mut(n);
+    [a, b, c, d]
+}
+
 /// `dst = a + sign · b` element-wise, a missing row being zero (`sign` is ±1, so the result is
 /// exactly `a ± b`).
 #[inline]
@@ -173,9 +181,7 @@ fn input_transform(
                 Some(&plane[iy * w..(iy + 1) * w])
             };
             let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
-            let (s0, rest) = s.split_at_mut(wp);
-            let (s1, rest) = rest.split_at_mut(wp);
-            let (s2, s3) = rest.split_at_mut(wp);
+            let [s0, s1, s2, s3] = quarters(&mut s[..], wp);
             combine(&mut s0[1..1 + w], r0, r2, -1.0);
             combine(&mut s1[1..1 + w], r1, r2, 1.0);
             combine(&mut s2[1..1 + w], r2, r1, -1.0);
@@ -184,9 +190,7 @@ fn input_transform(
             let t0 = (r - span.start) * tw;
             for (i, sr) in [&*s0, &*s1, &*s2, &*s3].into_iter().enumerate() {
                 let base = (i * 4 * c + ci) * ld + t0;
-                let (d0, rest) = v[base..].split_at_mut(c * ld);
-                let (d1, rest) = rest.split_at_mut(c * ld);
-                let (d2, d3) = rest.split_at_mut(c * ld);
+                let [d0, d1, d2, d3] = quarters(&mut v[base..], c * ld);
                 let sr = &sr[..2 * tw + 2];
                 for (tj, (((e0, e1), e2), e3)) in d0[..tw]
                     .iter_mut()
@@ -229,9 +233,7 @@ fn grad_transform(
             let plane = &gy[(img * c + ci) * h * w..][..h * w];
             let row = |y: usize| (y < h).then(|| &plane[y * w..(y + 1) * w]);
             let (y0, y1) = (row(2 * ti), row(2 * ti + 1));
-            let (p0, rest) = p.split_at_mut(wp);
-            let (p1, rest) = rest.split_at_mut(wp);
-            let (p2, p3) = rest.split_at_mut(wp);
+            let [p0, p1, p2, p3] = quarters(&mut p[..], wp);
             combine(&mut p0[..w], y0, None, 1.0);
             combine(&mut p1[..w], y0, y1, 1.0);
             combine(&mut p2[..w], y0, y1, -1.0);
@@ -240,9 +242,7 @@ fn grad_transform(
             let t0 = (r - span.start) * tw;
             for (r, pr) in [&*p0, &*p1, &*p2, &*p3].into_iter().enumerate() {
                 let base = (r * 4 * c + ci) * ld + t0;
-                let (d0, rest) = q[base..].split_at_mut(c * ld);
-                let (d1, rest) = rest.split_at_mut(c * ld);
-                let (d2, d3) = rest.split_at_mut(c * ld);
+                let [d0, d1, d2, d3] = quarters(&mut q[base..], c * ld);
                 for ((((e0, e1), e2), e3), pair) in d0[..tw]
                     .iter_mut()
                     .zip(&mut d1[..tw])
@@ -282,9 +282,7 @@ fn output_transform(
             let plane = &mut out[(img * c + o) * h * w..][..h * w];
             let t0 = (r - span.start) * tw;
             let mm = |xi: usize| &m[(xi * c + o) * ld + t0..][..tw];
-            let (y0, rest) = y.split_at_mut(tw);
-            let (y1, rest) = rest.split_at_mut(tw);
-            let (y2, y3) = rest.split_at_mut(tw);
+            let [y0, y1, y2, y3] = quarters(&mut y[..], tw);
             // Aᵀ on the rows (u0 = m0 + m1 + m2, u1 = m1 − m2 − m3), then A on the columns.
             let (m0, m1, m2, m3) = (mm(0), mm(1), mm(2), mm(3));
             let (m4, m5, m6, m7) = (mm(4), mm(5), mm(6), mm(7));
@@ -436,7 +434,7 @@ pub(crate) fn weight_grad(
     }
     let (th, tw) = tiles(h, wd);
     let (g, per_block) = split(b, h, wd);
-    // Slices of whole groups, at most DW_CHUNKS of them.
+    // At most DW_CHUNKS slices of at least one group each (a slice may end in a short group).
     let per = b.div_ceil(DW_CHUNKS).max(g);
     let (chw, ohw) = (cin * h * wd, cout * h * wd);
     let partial: Vec<Vec<f32>> = (0..b.div_ceil(per))

@@ -68,14 +68,29 @@ def is_dirty():
 
 
 def cpu_model():
+    """The CPU as /proc/cpuinfo names it, with its family, model and stepping and the widest
+    vector ISA it reports, e.g. `AMD EPYC (family 25, model 1, stepping 1; avx2)`: a virtual
+    machine often shows only a vendor string, and two machines that both read `AMD EPYC` can
+    differ by a vector width."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor is enough
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
     except OSError:
         pass
-    return platform.processor() or "unknown"
+    name = fields.get("model name") or platform.processor() or "unknown"
+    flags = set(fields.get("flags", "").split())
+    isa = next((i for i in ("avx512f", "avx2", "avx", "sse4_2") if i in flags), None)
+    ident = [f"{k} {fields[k]}" for k in ("cpu family", "model", "stepping") if k in fields]
+    ident = [i.replace("cpu family", "family") for i in ident]
+    detail = ", ".join(ident)
+    if isa:
+        detail = f"{detail}; {isa}" if detail else isa
+    return f"{name} ({detail})" if detail else name
 
 
 def nproc():

@@ -472,16 +472,6 @@ def statistical(args):
     return 0
 
 
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
-
-
 def run_provenance(args):
     """bench/provenance.py's record with the anchors (torch, numpy) and the lrate binary; the
     draft flag is main()'s check of the tree."""
@@ -514,7 +504,7 @@ def suite(args):
         statistical(a)
         stat = json.load(open(f.name))
     prov = run_provenance(args)
-    doc = {"commit": prov["commit"], "cpu": cpu_model(), "threads": args.threads, "torch": torch.__version__,
+    doc = {"commit": prov["commit"], "cpu": provenance.cpu_model(), "threads": args.threads, "torch": torch.__version__,
            "draft": prov["draft"], "provenance": prov, "traces": traces, "statistical": stat}
     json.dump(scrub(doc), open(args.out + ".json", "w"), indent=1)
     L = provenance.md_header(prov) + [

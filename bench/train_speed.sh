@@ -42,6 +42,9 @@
 #                 check that it did; PyTorch is held to AVX2 as well (ATEN_CPU_CAPABILITY=avx2,
 #                 ONEDNN_MAX_CPU_ISA=AVX2); the report is REPORT_DIR/train_speed_avx2.{md,json}.
 #                 Default: the normal build, gemm's run-time choice (AVX-512 where present).
+#   REPORT_NAME   the report's file name without extension (default train_speed, or
+#                 train_speed_avx2 with ISA=avx2): one report per machine, e.g.
+#                 REPORT_NAME=train_speed_zen3 on a second CPU, keeps the first machine's report
 #   DRAFT         1: run on a working tree with uncommitted changes, the report marked DRAFT
 set -euo pipefail
 main() {
@@ -51,7 +54,7 @@ ROOT=$(pwd)
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 COMMAND=$(bench_command train_speed.sh \
-  "THREADS BATCH STEPS RESNET_STEPS WARMUP REPEATS MODELS TORCH_PIN ISA DRAFT" \
+  "THREADS BATCH STEPS RESNET_STEPS WARMUP REPEATS MODELS TORCH_PIN ISA REPORT_NAME DRAFT" \
   "REPORT_DIR SPEED VENV")
 
 THREADS=${THREADS:-$(nproc)}
@@ -93,6 +96,12 @@ case "$ISA" in
     export ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 ;;
   *) echo "train_speed.sh: ISA must be empty or avx2 (got '$ISA')" >&2; exit 2 ;;
 esac
+if [ -n "${REPORT_NAME:-}" ]; then
+  case "$REPORT_NAME" in
+    *[!A-Za-z0-9_-]*) echo "train_speed.sh: REPORT_NAME may hold only letters, digits, _ and - (got '$REPORT_NAME')" >&2; exit 2 ;;
+  esac
+  isa_args+=(--report-name "$REPORT_NAME")
+fi
 if [ -z "${SPEED:-}" ]; then
   if [ "$ISA" = avx2 ]; then
     CARGO_TARGET_DIR="$ROOT/target/isa-avx2" cargo build -q --release -p lrate --example speed \

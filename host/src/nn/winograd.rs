@@ -263,6 +263,11 @@ fn grad_transform(
 
 /// Output transform: `out (n, C_out, H, W) [+]= Aᵀ M_t A` for every tile of `m` (16 × `C_out`
 /// × `ld`).
+///
+/// Per output channel, `Aᵀ M A` is computed for all `ld` tiles of the block in one pass (the
+/// tiles are contiguous in `m`, so the pass vectorises however short the tile rows are), into
+/// four rows (the tiles' top-left, top-right, bottom-left and bottom-right outputs) that are
+/// then interleaved into the output rows.
 #[allow(clippy::too_many_arguments)]
 fn output_transform(
     m: &[f32],
@@ -275,55 +280,65 @@ fn output_transform(
     accumulate: bool,
 ) {
     let (th, tw) = tiles(h, w);
-    let mut y = vec![0f32; 4 * tw];
+    let mut y = vec![0f32; 4 * ld];
     for o in 0..c {
-        for r in span.clone() {
+        let mm = |xi: usize| &m[(xi * c + o) * ld..][..ld];
+        let [y0, y1, y2, y3] = quarters(&mut y[..], ld);
+        let (y0, y1, y2, y3) = (&mut y0[..ld], &mut y1[..ld], &mut y2[..ld], &mut y3[..ld]);
+        // Aᵀ on the rows (u0 = m0 + m1 + m2, u1 = m1 − m2 − m3), then A on the columns.
+        let (m0, m1, m2, m3) = (mm(0), mm(1), mm(2), mm(3));
+        let (m4, m5, m6, m7) = (mm(4), mm(5), mm(6), mm(7));
+        let (m8, m9, m10, m11) = (mm(8), mm(9), mm(10), mm(11));
+        let (m12, m13, m14, m15) = (mm(12), mm(13), mm(14), mm(15));
+        for j in 0..ld {
+            let u00 = m0[j] + m4[j] + m8[j];
+            let u01 = m1[j] + m5[j] + m9[j];
+            let u02 = m2[j] + m6[j] + m10[j];
+            let u03 = m3[j] + m7[j] + m11[j];
+            let u10 = m4[j] - m8[j] - m12[j];
+            let u11 = m5[j] - m9[j] - m13[j];
+            let u12 = m6[j] - m10[j] - m14[j];
+            let u13 = m7[j] - m11[j] - m15[j];
+            y0[j] = u00 + u01 + u02;
+            y1[j] = u01 - u02 - u03;
+            y2[j] = u10 + u11 + u12;
+            y3[j] = u11 - u12 - u13;
+        }
+        for (k, r) in span.clone().enumerate() {
             let (img, ti) = (r / th, r % th);
             let plane = &mut out[(img * c + o) * h * w..][..h * w];
-            let t0 = (r - span.start) * tw;
-            let mm = |xi: usize| &m[(xi * c + o) * ld + t0..][..tw];
-            let [y0, y1, y2, y3] = quarters(&mut y[..], tw);
-            // Aᵀ on the rows (u0 = m0 + m1 + m2, u1 = m1 − m2 − m3), then A on the columns.
-            let (m0, m1, m2, m3) = (mm(0), mm(1), mm(2), mm(3));
-            let (m4, m5, m6, m7) = (mm(4), mm(5), mm(6), mm(7));
-            let (m8, m9, m10, m11) = (mm(8), mm(9), mm(10), mm(11));
-            let (m12, m13, m14, m15) = (mm(12), mm(13), mm(14), mm(15));
-            for j in 0..tw {
-                let u00 = m0[j] + m4[j] + m8[j];
-                let u01 = m1[j] + m5[j] + m9[j];
-                let u02 = m2[j] + m6[j] + m10[j];
-                let u03 = m3[j] + m7[j] + m11[j];
-                let u10 = m4[j] - m8[j] - m12[j];
-                let u11 = m5[j] - m9[j] - m13[j];
-                let u12 = m6[j] - m10[j] - m14[j];
-                let u13 = m7[j] - m11[j] - m15[j];
-                y0[j] = u00 + u01 + u02;
-                y1[j] = u01 - u02 - u03;
-                y2[j] = u10 + u11 + u12;
-                y3[j] = u11 - u12 - u13;
-            }
-            for (a, (left, right)) in [(&*y0, &*y1), (&*y2, &*y3)].into_iter().enumerate() {
+            let t = k * tw..(k + 1) * tw;
+            for (a, (left, right)) in [(&y0[t.clone()], &y1[t.clone()]), (&y2[t.clone()], &y3[t])]
+                .into_iter()
+                .enumerate()
+            {
                 let oy = 2 * ti + a;
                 if oy >= h {
                     continue;
                 }
-                let row = &mut plane[oy * w..(oy + 1) * w];
-                let mut pairs = row.chunks_exact_mut(2);
-                for ((pair, l), r) in (&mut pairs).zip(left).zip(right) {
-                    if accumulate {
-                        pair[0] += l;
-                        pair[1] += r;
-                    } else {
-                        pair[0] = *l;
-                        pair[1] = *r;
-                    }
-                }
-                if let [last] = pairs.into_remainder() {
-                    let l = left[tw - 1];
-                    *last = if accumulate { *last + l } else { l };
-                }
+                interleave(&mut plane[oy * w..(oy + 1) * w], left, right, accumulate);
             }
         }
+    }
+}
+
+/// `row [+]= (left₀, right₀, left₁, right₁, …)`, the last `right` dropped when `row` is odd.
+#[inline]
+fn interleave(row: &mut [f32], left: &[f32], right: &[f32], accumulate: bool) {
+    let mut pairs = row.chunks_exact_mut(2);
+    if accumulate {
+        for ((pair, l), r) in (&mut pairs).zip(left).zip(right) {
+            pair[0] += l;
+            pair[1] += r;
+        }
+    } else {
+        for ((pair, l), r) in (&mut pairs).zip(left).zip(right) {
+            pair[0] = *l;
+            pair[1] = *r;
+        }
+    }
+    if let ([last], Some(l)) = (pairs.into_remainder(), left.last()) {
+        *last = if accumulate { *last + l } else { *l };
     }
 }
 

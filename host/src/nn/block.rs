@@ -76,13 +76,14 @@ pub fn conv_bn_relu_cpu(
                             {
                                 let v = f(v);
                                 // PyTorch's rule: take a later value if it is larger or NaN.
-                                if v > bv || v.is_nan() {
-                                    bv = v;
-                                    bk = k;
-                                }
+                                let take = v > bv || v.is_nan();
+                                bv = if take { v } else { bv };
+                                bk = if take { k } else { bk };
                             }
                             yr[j] = bv;
-                            ar[j] = bk;
+                            // ReLU(v) > 0 (or NaN) exactly where the BN value v at the
+                            // maximum is, i.e. where the gradient passes the ReLU.
+                            ar[j] = bk | if bv > 0.0 || bv.is_nan() { LIVE } else { 0 };
                         }
                     }
                 }
@@ -113,7 +114,7 @@ pub fn conv_bn_relu_cpu(
     tape.add_backward_op(move |grads| {
         let gy = take_grad!(grads, y_g);
         let (gz, dg, db) = if pool {
-            pooled_bn_backward(&z, &gy, &arg, &st, (&g, &bt), (b, co), (oh, ow), (ph, pw))
+            pooled_bn_backward(&z, &gy, &arg, &st, &g, (b, co), (oh, ow), (ph, pw))
         } else {
             let mut gz = vec![0f32; b * co * p];
             let (dg, db) = bn_backward_kernel(&z, &gy, &st, &g, &bt, (b, co, p), true, &mut gz);
@@ -134,6 +135,10 @@ pub fn conv_bn_relu_cpu(
     (y.put_tape(tape), stats)
 }
 
+/// Bit of a pooled position's `arg` byte (beside the window position in bits 0–1) set when
+/// the ReLU passed the maximum's gradient.
+const LIVE: u8 = 4;
+
 /// BN + ReLU backward when a max-pool follows, working from the pooled gradient.
 ///
 /// The gradient reaching `ReLU(BN(z))` is non-zero only at the chosen window maxima, so
@@ -147,19 +152,18 @@ fn pooled_bn_backward(
     gy: &[f32],
     arg: &[u8],
     st: &super::batchnorm::BnStats,
-    (g, bt): (&[f32], &[f32]),
+    g: &[f32],
     (b, co): (usize, usize),
     (oh, ow): (usize, usize),
     (ph, pw): (usize, usize),
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
     let (p, pp) = (oh * ow, ph * pw);
     let n = (b * p) as f32;
-    let pos = |i: usize, j: usize, k: u8| (2 * i + k as usize / 2) * ow + 2 * j + k as usize % 2;
-    // g' at a pooled position: zero where the ReLU clipped (`v ≤ 0`, like PyTorch).
-    let live = |zv: f32, ci: usize| {
-        let v = (zv - st.mean[ci]) * (st.invstd[ci] * g[ci]) + bt[ci];
-        v > 0.0 || v.is_nan()
-    };
+    let pos =
+        |i: usize, j: usize, k: u8| (2 * i + (k as usize >> 1 & 1)) * ow + 2 * j + (k as usize & 1);
+    // g' at a pooled position: zero where the ReLU clipped (`v ≤ 0`, like PyTorch), which the
+    // forward recorded as the `LIVE` bit. Selects, not branches: the bit is a coin flip.
+    let live = |k: u8| k & LIVE != 0;
     let sums: Vec<(f32, f32)> = (0..co)
         .into_par_iter()
         .map(|ci| {
@@ -171,12 +175,11 @@ fn pooled_bn_backward(
                 let (gyp, ap) = (&gy[o..o + pp], &arg[o..o + pp]);
                 for i in 0..ph {
                     for j in 0..pw {
-                        let zv = zp[pos(i, j, ap[i * pw + j])];
-                        let gv = gyp[i * pw + j];
-                        if live(zv, ci) {
-                            sg += gv as f64;
-                            sgx += (gv * (zv - m)) as f64;
-                        }
+                        let k = ap[i * pw + j];
+                        let (zv, gv) = (zp[pos(i, j, k)], gyp[i * pw + j]);
+                        // Adding +0.0 leaves the sums' bits as they are (they start at +0.0).
+                        sg += if live(k) { gv as f64 } else { 0.0 };
+                        sgx += if live(k) { (gv * (zv - m)) as f64 } else { 0.0 };
                     }
                 }
             }
@@ -207,10 +210,14 @@ fn pooled_bn_backward(
                     let (gyp, ap) = (&gyb[ci * pp..(ci + 1) * pp], &ab[ci * pp..(ci + 1) * pp]);
                     for i in 0..ph {
                         for j in 0..pw {
-                            let q = pos(i, j, ap[i * pw + j]);
-                            if live(zp[q], ci) {
-                                gzp[q] += k * n * gyp[i * pw + j];
-                            }
+                            let a = ap[i * pw + j];
+                            let q = pos(i, j, a);
+                            let d = gzp[q];
+                            gzp[q] = if live(a) {
+                                d + k * n * gyp[i * pw + j]
+                            } else {
+                                d
+                            };
                         }
                     }
                 }

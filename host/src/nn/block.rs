@@ -114,7 +114,7 @@ pub fn conv_bn_relu_cpu(
     tape.add_backward_op(move |grads| {
         let gy = take_grad!(grads, y_g);
         let (gz, dg, db) = if pool {
-            pooled_bn_backward(&z, &gy, &arg, &st, &g, (b, co), (oh, ow), (ph, pw))
+            pooled_bn_backward(z, &gy, &arg, &st, &g, (b, co), (oh, ow), (ph, pw))
         } else {
             let mut gz = vec![0f32; b * co * p];
             let (dg, db) = bn_backward_kernel(&z, &gy, &st, &g, &bt, (b, co, p), true, &mut gz);
@@ -146,9 +146,11 @@ const LIVE: u8 = 4;
 /// `∂L/∂z = γ/(n√(σ² + ε)) · (n g' − Σ g' − x̂ Σ g' x̂)` is its dense part `−(Σ g' + x̂ Σ g' x̂)`
 /// everywhere plus `n g'` at the maxima. Same formula as
 /// [`bn_backward_kernel`](super::batchnorm) on the scattered gradient, without building it.
+/// `∂L/∂z` is written over `z` (each value is read only to compute its own gradient), so the
+/// backward allocates and clears no buffer of the conv output's size.
 #[allow(clippy::too_many_arguments)]
 fn pooled_bn_backward(
-    z: &[f32],
+    mut z: Vec<f32>,
     gy: &[f32],
     arg: &[u8],
     st: &super::batchnorm::BnStats,
@@ -187,22 +189,20 @@ fn pooled_bn_backward(
         })
         .collect();
     let (db, dg): (Vec<f32>, Vec<f32>) = sums.into_iter().unzip();
-    let mut gz = vec![0f32; b * co * p];
     if p > 0 {
-        gz.par_chunks_mut(co * p)
-            .zip(z.par_chunks(co * p))
+        z.par_chunks_mut(co * p)
             .zip(
                 gy.par_chunks((co * pp).max(1))
                     .zip(arg.par_chunks((co * pp).max(1))),
             )
-            .for_each(|((gzb, zb), (gyb, ab))| {
+            .for_each(|(gzb, (gyb, ab))| {
                 for ci in 0..co {
                     let (m, is) = (st.mean[ci], st.invstd[ci]);
                     let k = g[ci] * is / n;
                     let (dbc, dgc) = (db[ci], dg[ci]);
-                    let (gzp, zp) = (&mut gzb[ci * p..(ci + 1) * p], &zb[ci * p..(ci + 1) * p]);
-                    for (d, zv) in gzp.iter_mut().zip(zp) {
-                        *d = -k * (dbc + (zv - m) * is * dgc);
+                    let gzp = &mut gzb[ci * p..(ci + 1) * p];
+                    for d in gzp.iter_mut() {
+                        *d = -k * (dbc + (*d - m) * is * dgc);
                     }
                     if pp == 0 {
                         continue;
@@ -223,7 +223,7 @@ fn pooled_bn_backward(
                 }
             });
     }
-    (gz, dg, db)
+    (z, dg, db)
 }
 
 /// Native evaluation-mode block: conv → `y = z·scale + shift` per channel (BN with running

@@ -54,7 +54,7 @@ pub fn conv_bn_relu_cpu(
     let (ph, pw) = if pool { pool_out(oh, ow) } else { (oh, ow) };
     let pp = ph * pw;
     let mut out = vec![0f32; b * co * pp];
-    // Window position (0..4) of each pooled maximum.
+    // Window position (0..4) of each pooled maximum, with the `LIVE` bit.
     let mut arg = vec![0u8; if pool { b * co * pp } else { 0 }];
     if pool && pp > 0 {
         out.par_chunks_mut(co * pp)
